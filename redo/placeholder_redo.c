@@ -1,0 +1,2 @@
+/* placeholder so the library has a translation unit until the module lands */
+typedef int ibs_redo_placeholder_t;
