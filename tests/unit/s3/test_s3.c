@@ -1,5 +1,5 @@
 /* Unit tests of the S3 driver: SigV4 vectors (test_sigv4.c), part-size
- * arithmetic and credentials resolution (here), and the request engine
+ * arithmetic and credentials resolution (here). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
