@@ -23,5 +23,7 @@ int main(void)
     int failed = 0;
     failed += io_test_hash();
     failed += io_test_codec();
+    failed += io_test_bufpool();
+    failed += io_test_queue();
     return failed == 0 ? 0 : 1;
 }
