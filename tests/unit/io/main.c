@@ -25,5 +25,6 @@ int main(void)
     failed += io_test_codec();
     failed += io_test_bufpool();
     failed += io_test_queue();
+    failed += io_test_ring();
     return failed == 0 ? 0 : 1;
 }
