@@ -1,0 +1,313 @@
+/* The local driver's uploads: bytes go to a file in the upload area
+ * (<root>/.ibstream-tmp/<upload id>/<key>), which commit syncs and renames
+ * into place, so an object appears whole or not at all, as on S3. */
+#include "s3/local.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+struct store_driver_writer {
+    const struct local_store *ls;
+    char *key;
+    char *upload_id;
+    char *upload_dir; /* <root>/.ibstream-tmp/<upload id> */
+    char *tmp_path;   /* <upload_dir>/<key> */
+    int fd;
+    uint64_t offset; /* bytes accepted, buffered or written */
+    unsigned char *buf;
+    size_t buf_used;
+    int failed; /* the code of the first failure: later calls repeat it */
+};
+
+/* A random id: unique among concurrent writers without shared state. */
+static int new_upload_id(char *out, size_t size, struct ibs_err *err)
+{
+    uint64_t r;
+
+    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        return ibs_err_sys(err, IBS_E_INTERNAL, errno, "local: no random bytes for an upload id");
+    snprintf(out, size, "u%016llx", (unsigned long long)r);
+    return 0;
+}
+
+static void writer_free(struct store_driver_writer *w)
+{
+    free(w->key);
+    free(w->upload_id);
+    free(w->upload_dir);
+    free(w->tmp_path);
+    free(w->buf);
+    free(w);
+}
+
+/* Removes the upload's file and its directory; nothing of it is left. */
+static void writer_discard(struct store_driver_writer *w)
+{
+    int fd;
+
+    if (w->fd >= 0) {
+        close(w->fd);
+        w->fd = -1;
+    }
+    fd = open(w->ls->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        local_remove_tree(fd, w->upload_id, 0);
+        close(fd);
+    }
+}
+
+int local_writer_open(void *state, const char *key, struct store_driver_writer **out,
+                      struct ibs_err *err)
+{
+    const struct local_store *ls = state;
+    struct store_driver_writer *w;
+    char id[32];
+    int rc, tries;
+
+    *out = NULL;
+    rc = local_check_key(ls, key, err);
+    if (rc)
+        return rc;
+    rc = local_ensure_root(ls, err);
+    if (rc)
+        return rc;
+    w = calloc(1, sizeof(*w));
+    if (!w)
+        return ibs_err_set(err, IBS_E_INTERNAL, "local: out of memory opening writer for %s", key);
+    w->ls = ls;
+    w->fd = -1;
+    if (!(w->key = strdup(key)) || !(w->buf = malloc(LOCAL_WRITE_BUF))) {
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "local: out of memory opening writer for %s", key);
+        goto fail;
+    }
+    for (tries = 0;; tries++) {
+        rc = new_upload_id(id, sizeof(id), err);
+        if (rc)
+            goto fail;
+        free(w->upload_dir);
+        w->upload_dir = local_path(ls->tmp, id, err);
+        if (!w->upload_dir) {
+            rc = err->code;
+            goto fail;
+        }
+        if (mkdir(w->upload_dir, LOCAL_DIR_MODE) == 0)
+            break;
+        if (errno != EEXIST || tries >= LOCAL_RACE_RETRIES) {
+            rc = local_err(err, errno, w->upload_dir, "creating the upload directory of %s", key);
+            goto fail_nodir;
+        }
+    }
+    if (!(w->upload_id = strdup(id))) {
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "local: out of memory opening writer for %s", key);
+        goto fail;
+    }
+    w->tmp_path = local_path(w->upload_dir, key, err);
+    if (!w->tmp_path) {
+        rc = err->code;
+        goto fail;
+    }
+    rc = local_mkdir_parents(w->upload_dir, key, err);
+    if (rc)
+        goto fail;
+    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, LOCAL_FILE_MODE);
+    if (w->fd < 0) {
+        rc = local_err(err, errno, w->tmp_path, "creating the upload file of %s", key);
+        goto fail;
+    }
+    /* The exact mode, whatever the umask. */
+    if (fchmod(w->fd, LOCAL_FILE_MODE) != 0) {
+        rc = local_err(err, errno, w->tmp_path, "setting mode 0600 on the upload of %s", key);
+        goto fail;
+    }
+    *out = w;
+    return 0;
+fail:
+    if (w->upload_id)
+        writer_discard(w);
+    else if (w->upload_dir)
+        rmdir(w->upload_dir);
+fail_nodir:
+    if (w->fd >= 0)
+        close(w->fd);
+    writer_free(w);
+    return rc;
+}
+
+/* Writes all of data at the end of the file, across short writes and EINTR. */
+static int write_all(struct store_driver_writer *w, const unsigned char *data, size_t len,
+                     struct ibs_err *err)
+{
+    uint64_t at = w->offset - w->buf_used;
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = write(w->fd, data + done, len - done);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return local_err(err, errno, w->tmp_path,
+                             "writing %zu bytes at offset %llu of %s (upload %s)", len - done,
+                             (unsigned long long)(at + done), w->key, w->upload_id);
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+static int flush_buf(struct store_driver_writer *w, struct ibs_err *err)
+{
+    int rc;
+
+    if (w->buf_used == 0)
+        return 0;
+    rc = write_all(w, w->buf, w->buf_used, err);
+    if (rc)
+        return rc;
+    w->buf_used = 0;
+    return 0;
+}
+
+static int writer_failed(const struct store_driver_writer *w, struct ibs_err *err)
+{
+    return ibs_err_set(err, (enum ibs_code)w->failed,
+                       "local: upload %s of %s failed earlier; abort it and start again",
+                       w->upload_id, w->key);
+}
+
+int local_writer_write(struct store_driver_writer *w, const void *data, size_t len,
+                       struct ibs_err *err)
+{
+    const unsigned char *p = data;
+    int rc = 0;
+
+    if (w->failed)
+        return writer_failed(w, err);
+    while (len > 0) {
+        size_t room = LOCAL_WRITE_BUF - w->buf_used;
+
+        /* Large writes skip the buffer once it is empty: no extra copy. */
+        if (w->buf_used == 0 && len >= LOCAL_WRITE_BUF) {
+            size_t whole = len - len % LOCAL_WRITE_BUF;
+            rc = write_all(w, p, whole, err);
+            if (rc)
+                break;
+            w->offset += whole;
+            p += whole;
+            len -= whole;
+            continue;
+        }
+        if (room > len)
+            room = len;
+        memcpy(w->buf + w->buf_used, p, room);
+        w->buf_used += room;
+        w->offset += room;
+        p += room;
+        len -= room;
+        if (w->buf_used == LOCAL_WRITE_BUF) {
+            rc = flush_buf(w, err);
+            if (rc)
+                break;
+        }
+    }
+    if (rc)
+        w->failed = rc;
+    return rc;
+}
+
+uint64_t local_writer_offset(const struct store_driver_writer *w)
+{
+    return w->offset;
+}
+
+uint64_t local_writer_capacity(const struct store_driver_writer *w)
+{
+    /* The largest file offset; the file system's own limit shows as EFBIG. */
+    return (uint64_t)INT64_MAX;
+}
+
+/* Renames the synced upload file to the object's path, making the parent
+ * directories; a concurrent delete may prune a directory we just made, so
+ * the pair is retried a bounded number of times. */
+static int publish(struct store_driver_writer *w, const char *final_path, struct ibs_err *err)
+{
+    int rc;
+
+    for (int tries = 0;; tries++) {
+        rc = local_mkdir_parents(w->ls->root, w->key, err);
+        if (rc)
+            return rc;
+        if (rename(w->tmp_path, final_path) == 0)
+            break;
+        if (errno != ENOENT || tries >= LOCAL_RACE_RETRIES)
+            return local_err(err, errno, final_path, "publishing %s (upload %s)", w->key,
+                             w->upload_id);
+    }
+    return local_sync_parent(final_path, err);
+}
+
+int local_writer_commit(struct store_driver_writer *w, struct ibs_err *err)
+{
+    char *final_path = NULL;
+    int rc;
+
+    if (w->failed) {
+        rc = writer_failed(w, err);
+        goto out;
+    }
+    rc = flush_buf(w, err);
+    if (rc)
+        goto out;
+    /* Data first, then the name: a crash never leaves a named, torn object. */
+    if (fsync(w->fd) != 0) {
+        rc = local_err(err, errno, w->tmp_path, "syncing %llu bytes of %s (upload %s)",
+                       (unsigned long long)w->offset, w->key, w->upload_id);
+        goto out;
+    }
+    if (close(w->fd) != 0) {
+        w->fd = -1;
+        rc = local_err(err, errno, w->tmp_path, "closing %s (upload %s)", w->key, w->upload_id);
+        goto out;
+    }
+    w->fd = -1;
+    final_path = local_path(w->ls->root, w->key, err);
+    if (!final_path) {
+        rc = err->code;
+        goto out;
+    }
+    rc = publish(w, final_path, err);
+out:
+    writer_discard(w);
+    free(final_path);
+    writer_free(w);
+    return rc;
+}
+
+void local_writer_abort(struct store_driver_writer *w)
+{
+    if (!w)
+        return;
+    writer_discard(w);
+    writer_free(w);
+}
+
+int local_put(void *state, const char *key, const void *data, size_t len, struct ibs_err *err)
+{
+    struct store_driver_writer *w;
+    int rc;
+
+    rc = local_writer_open(state, key, &w, err);
+    if (rc)
+        return rc;
+    rc = local_writer_write(w, data, len, err);
+    if (rc) {
+        local_writer_abort(w);
+        return rc;
+    }
+    return local_writer_commit(w, err);
+}
