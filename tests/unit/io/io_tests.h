@@ -11,6 +11,7 @@ int io_test_codec(void);
 int io_test_bufpool(void);
 int io_test_queue(void);
 int io_test_ring(void);
+int io_test_throttle(void);
 
 /* Fills buf with len pseudo-random bytes from *state (xorshift64*, repeatable). */
 void io_test_random_bytes(uint64_t *state, void *buf, size_t len);

@@ -26,5 +26,6 @@ int main(void)
     failed += io_test_bufpool();
     failed += io_test_queue();
     failed += io_test_ring();
+    failed += io_test_throttle();
     return failed == 0 ? 0 : 1;
 }
