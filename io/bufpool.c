@@ -26,8 +26,7 @@ static void bufpool_bug(const char *what, const void *buf)
     abort();
 }
 
-struct io_bufpool *io_bufpool_new(size_t count, size_t buf_size, size_t align,
-                                  struct ibs_err *err)
+struct io_bufpool *io_bufpool_new(size_t count, size_t buf_size, size_t align, struct ibs_err *err)
 {
     struct io_bufpool *pool = NULL;
 
@@ -72,8 +71,8 @@ oom:
         free(pool->out);
         free(pool);
     }
-    ibs_err_set(err, IBS_E_INTERNAL, "buffer pool: cannot allocate %zu buffers of %zu bytes",
-                count, buf_size);
+    ibs_err_set(err, IBS_E_INTERNAL, "buffer pool: cannot allocate %zu buffers of %zu bytes", count,
+                buf_size);
     return NULL;
 }
 

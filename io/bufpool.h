@@ -25,8 +25,7 @@ struct io_bufpool_stats {
  * as given; each buffer's start is aligned. Returns NULL with err set:
  * IBS_E_USAGE for count or buf_size 0 or a bad align, IBS_E_INTERNAL when the
  * memory cannot be had. */
-struct io_bufpool *io_bufpool_new(size_t count, size_t buf_size, size_t align,
-                                  struct ibs_err *err);
+struct io_bufpool *io_bufpool_new(size_t count, size_t buf_size, size_t align, struct ibs_err *err);
 
 /* Takes a free buffer, waiting until another thread puts one back. Returns
  * NULL only once the pool is shut down (io_bufpool_shutdown). The buffer

@@ -88,8 +88,7 @@ int io_codec_decompress(struct io_codec *codec, const void *src, size_t src_len,
 
     if (content == ZSTD_CONTENTSIZE_ERROR)
         return ibs_err_set(err, IBS_E_INTEGRITY,
-                           "zstd: frame of %zu bytes is corrupt: no valid frame header",
-                           src_len);
+                           "zstd: frame of %zu bytes is corrupt: no valid frame header", src_len);
     if (content != ZSTD_CONTENTSIZE_UNKNOWN && content != expected_len)
         return ibs_err_set(err, IBS_E_INTEGRITY,
                            "zstd: frame holds %llu bytes but %zu were expected", content,

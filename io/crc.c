@@ -125,10 +125,9 @@ static uint32_t slice8(const uint32_t table[8][256], uint32_t crc, const unsigne
 {
     while (len >= 8) {
         uint64_t word = load_le64(p) ^ crc;
-        crc = table[7][word & 0xff] ^ table[6][(word >> 8) & 0xff] ^
-              table[5][(word >> 16) & 0xff] ^ table[4][(word >> 24) & 0xff] ^
-              table[3][(word >> 32) & 0xff] ^ table[2][(word >> 40) & 0xff] ^
-              table[1][(word >> 48) & 0xff] ^ table[0][word >> 56];
+        crc = table[7][word & 0xff] ^ table[6][(word >> 8) & 0xff] ^ table[5][(word >> 16) & 0xff] ^
+              table[4][(word >> 24) & 0xff] ^ table[3][(word >> 32) & 0xff] ^
+              table[2][(word >> 40) & 0xff] ^ table[1][(word >> 48) & 0xff] ^ table[0][word >> 56];
         p += 8;
         len -= 8;
     }
@@ -141,8 +140,7 @@ static uint32_t slice8(const uint32_t table[8][256], uint32_t crc, const unsigne
 /* Runs the three lanes of lane bytes each at p through the crc32 instruction
  * in parallel and joins them; returns the register after 3 * lane bytes. */
 __attribute__((target("sse4.2"))) static uint64_t
-crc32c_hw_lanes(uint64_t crc0, const unsigned char *p, size_t lane,
-                const uint32_t shift[4][256])
+crc32c_hw_lanes(uint64_t crc0, const unsigned char *p, size_t lane, const uint32_t shift[4][256])
 {
     uint64_t crc1 = 0, crc2 = 0;
     const unsigned char *end = p + lane;
@@ -162,8 +160,7 @@ crc32c_hw_lanes(uint64_t crc0, const unsigned char *p, size_t lane,
 }
 
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw_run(uint32_t reg,
-                                                                const unsigned char *p,
-                                                                size_t len)
+                                                                const unsigned char *p, size_t len)
 {
     uint64_t crc = reg;
 

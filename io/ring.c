@@ -27,22 +27,22 @@ struct ring_slot {
     size_t len;
     uint64_t offset;
     uint64_t tag;
-    size_t done;      /* bytes finished (sparse: written or skipped) */
-    size_t run_end;   /* sparse: end of the data run being written */
-    unsigned chunk;   /* bytes asked for by the SQE in flight */
-    unsigned stalls;  /* consecutive zero-byte writes */
+    size_t done;     /* bytes finished (sparse: written or skipped) */
+    size_t run_end;  /* sparse: end of the data run being written */
+    unsigned chunk;  /* bytes asked for by the SQE in flight */
+    unsigned stalls; /* consecutive zero-byte writes */
     int error;
-    bool finished;    /* waiting in ready[] to be reaped */
+    bool finished; /* waiting in ready[] to be reaped */
 };
 
 struct io_ring {
     struct io_uring uring;
     unsigned depth;
-    unsigned inflight;       /* slots not SLOT_FREE */
+    unsigned inflight; /* slots not SLOT_FREE */
     struct ring_slot *slots;
-    unsigned *free_slots;    /* stack of free slot numbers */
+    unsigned *free_slots; /* stack of free slot numbers */
     unsigned free_top;
-    unsigned *ready;         /* finished slots, FIFO, not yet reaped */
+    unsigned *ready; /* finished slots, FIFO, not yet reaped */
     unsigned ready_head, ready_count;
 };
 
@@ -53,8 +53,8 @@ struct io_ring *io_ring_new(unsigned queue_depth, struct ibs_err *err)
     int rc;
 
     if (queue_depth == 0 || queue_depth > RING_MAX_DEPTH) {
-        ibs_err_set(err, IBS_E_USAGE, "io_uring: queue depth %u is out of range 1..%u",
-                    queue_depth, RING_MAX_DEPTH);
+        ibs_err_set(err, IBS_E_USAGE, "io_uring: queue depth %u is out of range 1..%u", queue_depth,
+                    RING_MAX_DEPTH);
         return NULL;
     }
     ring = calloc(1, sizeof(*ring));
@@ -182,16 +182,19 @@ static int ring_queue(struct io_ring *ring, enum slot_kind kind, int fd, const v
 {
     if (ring->free_top == 0)
         return ibs_err_set(err, IBS_E_USAGE,
-                           "io_uring: all %u slots are busy; reap completions first",
-                           ring->depth);
+                           "io_uring: all %u slots are busy; reap completions first", ring->depth);
     if (len == 0)
         return ibs_err_set(err, IBS_E_USAGE, "io_uring: request of 0 bytes at offset %llu",
                            (unsigned long long)offset);
     unsigned index = ring->free_slots[--ring->free_top];
     struct ring_slot *slot = &ring->slots[index];
     *slot = (struct ring_slot){
-        .kind = kind, .fd = fd, .buf = (unsigned char *)buf, .len = len,
-        .offset = offset, .tag = tag,
+        .kind = kind,
+        .fd = fd,
+        .buf = (unsigned char *)buf,
+        .len = len,
+        .offset = offset,
+        .tag = tag,
     };
     ring->inflight++;
     if (kind == SLOT_WRITE_SPARSE && !sparse_next_run(slot))
@@ -201,8 +204,8 @@ static int ring_queue(struct io_ring *ring, enum slot_kind kind, int fd, const v
     return 0;
 }
 
-int io_ring_read(struct io_ring *ring, int fd, void *buf, size_t len, uint64_t offset,
-                 uint64_t tag, struct ibs_err *err)
+int io_ring_read(struct io_ring *ring, int fd, void *buf, size_t len, uint64_t offset, uint64_t tag,
+                 struct ibs_err *err)
 {
     return ring_queue(ring, SLOT_READ, fd, buf, len, offset, tag, err);
 }
@@ -213,8 +216,8 @@ int io_ring_write(struct io_ring *ring, int fd, const void *buf, size_t len, uin
     return ring_queue(ring, SLOT_WRITE, fd, buf, len, offset, tag, err);
 }
 
-int io_ring_write_sparse(struct io_ring *ring, int fd, const void *buf, size_t len,
-                         uint64_t offset, uint64_t tag, struct ibs_err *err)
+int io_ring_write_sparse(struct io_ring *ring, int fd, const void *buf, size_t len, uint64_t offset,
+                         uint64_t tag, struct ibs_err *err)
 {
     return ring_queue(ring, SLOT_WRITE_SPARSE, fd, buf, len, offset, tag, err);
 }
@@ -298,8 +301,7 @@ static int ring_drain_cqes(struct io_ring *ring, bool wait, struct ibs_err *err)
         int res = cqe->res;
         io_uring_cqe_seen(&ring->uring, cqe);
         if (index >= ring->depth || ring->slots[index].kind == SLOT_FREE)
-            return ibs_err_set(err, IBS_E_INTERNAL,
-                               "io_uring: completion for unknown slot %llu",
+            return ibs_err_set(err, IBS_E_INTERNAL, "io_uring: completion for unknown slot %llu",
                                (unsigned long long)index);
         ring_complete(ring, &ring->slots[index], res);
     }
@@ -327,8 +329,13 @@ int io_ring_reap(struct io_ring *ring, struct io_completion *out, unsigned max, 
             ring->ready_head = (ring->ready_head + 1) % ring->depth;
             ring->ready_count--;
             out[got++] = (struct io_completion){
-                .tag = slot->tag, .fd = slot->fd, .buf = slot->buf, .len = slot->len,
-                .offset = slot->offset, .done = slot->done, .error = slot->error,
+                .tag = slot->tag,
+                .fd = slot->fd,
+                .buf = slot->buf,
+                .len = slot->len,
+                .offset = slot->offset,
+                .done = slot->done,
+                .error = slot->error,
                 .write = slot->kind != SLOT_READ,
             };
             slot->kind = SLOT_FREE;
@@ -353,8 +360,8 @@ static int ring_sync(struct io_ring *ring, enum slot_kind kind, int fd, void *bu
 
     if (ring->inflight != 0)
         return ibs_err_set(err, IBS_E_USAGE,
-                           "io_uring: synchronous %s on a ring with %u requests in flight",
-                           what, ring->inflight);
+                           "io_uring: synchronous %s on a ring with %u requests in flight", what,
+                           ring->inflight);
     if (len == 0)
         return 0;
     rc = ring_queue(ring, kind, fd, buf, len, offset, 0, err);
@@ -364,8 +371,7 @@ static int ring_sync(struct io_ring *ring, enum slot_kind kind, int fd, void *bu
         return rc;
     if (done.error != 0)
         return ibs_err_sys(err, io_errno_code(done.error), done.error,
-                           "%s %zu bytes at offset %llu", what, len,
-                           (unsigned long long)offset);
+                           "%s %zu bytes at offset %llu", what, len, (unsigned long long)offset);
     if (done.done != len)
         return ibs_err_set(err, IBS_E_IO,
                            "reading %zu bytes at offset %llu: end of file after %zu bytes", len,
@@ -379,8 +385,8 @@ int io_ring_read_full(struct io_ring *ring, int fd, void *buf, size_t len, uint6
     return ring_sync(ring, SLOT_READ, fd, buf, len, offset, err);
 }
 
-int io_ring_write_full(struct io_ring *ring, int fd, const void *buf, size_t len,
-                       uint64_t offset, struct ibs_err *err)
+int io_ring_write_full(struct io_ring *ring, int fd, const void *buf, size_t len, uint64_t offset,
+                       struct ibs_err *err)
 {
     return ring_sync(ring, SLOT_WRITE, fd, (void *)buf, len, offset, err);
 }

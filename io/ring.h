@@ -52,8 +52,8 @@ unsigned io_ring_inflight(const struct io_ring *ring);
  * untouched until the request is reaped. Returns 0, or IBS_E_USAGE when every
  * slot is busy (reap first) or len is 0. The request reaches the kernel at the
  * next io_ring_submit or io_ring_reap. */
-int io_ring_read(struct io_ring *ring, int fd, void *buf, size_t len, uint64_t offset,
-                 uint64_t tag, struct ibs_err *err);
+int io_ring_read(struct io_ring *ring, int fd, void *buf, size_t len, uint64_t offset, uint64_t tag,
+                 struct ibs_err *err);
 
 /* Queues a write of len bytes from buf at offset of fd; like io_ring_read. */
 int io_ring_write(struct io_ring *ring, int fd, const void *buf, size_t len, uint64_t offset,
@@ -64,8 +64,8 @@ int io_ring_write(struct io_ring *ring, int fd, const void *buf, size_t len, uin
  * there. The file's size is then not extended over trailing zeros: set it
  * with io_file_set_size. Runs of data are written one after the other, still
  * in one slot. */
-int io_ring_write_sparse(struct io_ring *ring, int fd, const void *buf, size_t len,
-                         uint64_t offset, uint64_t tag, struct ibs_err *err);
+int io_ring_write_sparse(struct io_ring *ring, int fd, const void *buf, size_t len, uint64_t offset,
+                         uint64_t tag, struct ibs_err *err);
 
 /* Hands queued requests to the kernel without waiting. Returns 0 or IBS_E_IO. */
 int io_ring_submit(struct io_ring *ring, struct ibs_err *err);
@@ -84,8 +84,8 @@ int io_ring_reap(struct io_ring *ring, struct io_completion *out, unsigned max, 
  * system call give IBS_E_IO, or IBS_E_NOSPACE for ENOSPC/EDQUOT. */
 int io_ring_read_full(struct io_ring *ring, int fd, void *buf, size_t len, uint64_t offset,
                       struct ibs_err *err);
-int io_ring_write_full(struct io_ring *ring, int fd, const void *buf, size_t len,
-                       uint64_t offset, struct ibs_err *err);
+int io_ring_write_full(struct io_ring *ring, int fd, const void *buf, size_t len, uint64_t offset,
+                       struct ibs_err *err);
 
 /* Waits for every request still in flight (discarding their completions: the
  * kernel may be writing into their buffers until then), then releases the

@@ -112,8 +112,7 @@ void io_throttle_set_rate(struct io_throttle *throttle, uint64_t bytes_per_sec)
     if (throttle->rate == 0) {
         /* Leaving unlimited: start with a full bucket, as a new limiter does. */
         throttle->last_ns = now;
-        throttle->tokens = throttle->default_burst ? default_burst(bytes_per_sec)
-                                                   : throttle->burst;
+        throttle->tokens = throttle->default_burst ? default_burst(bytes_per_sec) : throttle->burst;
     } else {
         throttle_refill(throttle, now);
     }

@@ -49,8 +49,8 @@ static void round_trip(struct codec_fixture *f, size_t len, size_t *frame_len)
 {
     struct ibs_err err;
     ibs_err_clear(&err);
-    assert_int_equal(io_codec_compress(f->codec, f->raw, len, f->frame, f->frame_cap,
-                                       frame_len, &err), 0);
+    assert_int_equal(
+        io_codec_compress(f->codec, f->raw, len, f->frame, f->frame_cap, frame_len, &err), 0);
     assert_true(*frame_len <= io_codec_bound(len));
     memset(f->out, 0xAA, len);
     assert_int_equal(io_codec_decompress(f->codec, f->frame, *frame_len, f->out, len, &err), 0);
@@ -118,8 +118,8 @@ static void test_level_changes_output(void **state)
     assert_non_null(best);
     for (size_t i = 0; i < 262144; i++)
         f->raw[i] = (unsigned char)"abcdefghij"[(i * i / 7) % 10];
-    assert_int_equal(io_codec_compress(fast, f->raw, 262144, f->frame, f->frame_cap, &fast_len,
-                                       &err), 0);
+    assert_int_equal(
+        io_codec_compress(fast, f->raw, 262144, f->frame, f->frame_cap, &fast_len, &err), 0);
     unsigned char *other = malloc(f->frame_cap);
     assert_non_null(other);
     assert_int_equal(io_codec_compress(best, f->raw, 262144, other, f->frame_cap, &best_len, &err),
@@ -220,10 +220,8 @@ static void test_corruption_detected(void **state)
 int io_test_codec(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trips),
-        cmocka_unit_test(test_levels),
-        cmocka_unit_test(test_level_changes_output),
-        cmocka_unit_test(test_small_output),
+        cmocka_unit_test(test_round_trips),          cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_level_changes_output), cmocka_unit_test(test_small_output),
         cmocka_unit_test(test_corruption_detected),
     };
     return cmocka_run_group_tests_name("io_codec", tests, setup, teardown);

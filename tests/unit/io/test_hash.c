@@ -42,8 +42,7 @@ static void test_crc32_vectors(void **state)
     assert_int_equal(io_crc32(0, check, 9), 0xCBF43926u);
     assert_int_equal(io_crc32(0, NULL, 0), 0);
     assert_int_equal(io_crc32(0, "a", 1), 0xE8B7BE43u);
-    assert_int_equal(io_crc32(0, "The quick brown fox jumps over the lazy dog", 43),
-                     0x414FA339u);
+    assert_int_equal(io_crc32(0, "The quick brown fox jumps over the lazy dog", 43), 0x414FA339u);
     /* Chaining like zlib's crc32(). */
     assert_int_equal(io_crc32(io_crc32(0, check, 4), check + 4, 5), 0xCBF43926u);
 }
@@ -95,7 +94,8 @@ static void test_crc32c_hw_equals_sw(void **state)
     static const size_t edges[] = {24575, 24576, 24577, 24576 + 767, 24576 + 768, 49152, 98304};
     for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
         for (size_t off = 0; off < 8; off++)
-            assert_int_equal(io_crc32c(0, buf + off, edges[i]), io_crc32c_sw(0, buf + off, edges[i]));
+            assert_int_equal(io_crc32c(0, buf + off, edges[i]),
+                             io_crc32c_sw(0, buf + off, edges[i]));
 
     /* A flipped bit anywhere changes the CRC. */
     uint32_t before = io_crc32c(0, buf, 30000);
@@ -138,8 +138,8 @@ static void test_xxh3(void **state)
 int io_test_hash(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc32c_vectors),     cmocka_unit_test(test_crc32_vectors),
-        cmocka_unit_test(test_crc32c_chains),      cmocka_unit_test(test_crc32c_hw_equals_sw),
+        cmocka_unit_test(test_crc32c_vectors), cmocka_unit_test(test_crc32_vectors),
+        cmocka_unit_test(test_crc32c_chains),  cmocka_unit_test(test_crc32c_hw_equals_sw),
         cmocka_unit_test(test_xxh3),
     };
     return cmocka_run_group_tests_name("io_hash", tests, NULL, NULL);
