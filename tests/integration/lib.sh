@@ -119,6 +119,9 @@ ibs__forget() { # pid: drop from the service list and the watchdog's file
 ibs__cleanup() {
     ((IBS__CLEANED)) && return 0
     IBS__CLEANED=1
+    # A Ctrl-C during the cleanup (say, the test was already stopping its
+    # servers) must not cut it short: it is bounded anyway.
+    trap '' INT TERM HUP
     local i entry kind name pid
     for ((i = ${#IBS__SERVICES[@]} - 1; i >= 0; i--)); do
         entry=${IBS__SERVICES[$i]}
@@ -148,7 +151,6 @@ ibs__on_exit() {
 
 ibs__on_signal() { # SIG: clean up, then die of the same signal so callers see it
     ibs_log "got SIG$1; stopping servers"
-    trap '' INT TERM HUP
     ibs__cleanup
     trap - EXIT INT TERM HUP
     kill "-$1" "$$"
@@ -172,7 +174,12 @@ ibs__start_watchdog() {
         while kill -0 "$parent" 2>/dev/null && ((SECONDS < deadline)); do sleep 1; done
         [[ -f "$dir/.pids" ]] || exit 0
         while read -r p; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null; done <"$dir/.pids"
-        sleep 5
+        for ((i = 0; i < 100; i++)); do
+            alive=0
+            while read -r p; do kill -0 "$p" 2>/dev/null && alive=1; done <"$dir/.pids"
+            ((alive)) || break
+            sleep 0.1
+        done
         while read -r p; do kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; done <"$dir/.pids"
         rm -rf -- "$dir"
     ' ibs-watchdog "$$" "$IBS_TEST_TMPDIR" "$IBS_TEST_MAX_SECONDS" </dev/null >/dev/null 2>&1 &
