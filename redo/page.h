@@ -167,10 +167,13 @@ uint32_t redo_page_checksum_zip_adler32(const uint8_t *page, size_t zip_size);
  *   ps - 4; for a page_compressed image only the CRC-32C at its stored size - 4;
  * - legacy: the low 32 bits of FIL_PAGE_LSN at ps - 4, then the crc32 checksum
  *   at offset 0 and at ps - 8;
- * - ROW_FORMAT=COMPRESSED: the crc32 page_zip checksum at offset 0.
- * It does not clear the legacy bytes 26..33 nor reset invalid page types: the
- * caller decides what the page holds. The page must be unencrypted (a full_crc32
- * key version of 0) or already encrypted by the caller. */
+ * - ROW_FORMAT=COMPRESSED: the crc32 page_zip checksum at offset 0;
+ * - a legacy page_compressed image (FIL_PAGE_PAGE_COMPRESSED*): nothing, it has
+ *   no checksum.
+ * Like buf_page_encrypt() for a page written in clear, it zeroes the full_crc32
+ * key version, and the legacy bytes 26..33 except on page 0 and on the system
+ * tablespace's TRX_SYS page (0:5). It does not reset invalid page types as the
+ * server does for 16K pages: the caller decides what the page holds. */
 void redo_page_update_checksum(uint8_t *page, size_t physical_size, uint32_t fsp_flags);
 
 /* --- page types and page_compressed images (page_type.c) --------------- */

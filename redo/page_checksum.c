@@ -85,6 +85,11 @@ uint32_t redo_page_checksum_zip_adler32(const uint8_t *page, size_t zip_size)
 
 void redo_page_update_checksum(uint8_t *page, size_t physical_size, uint32_t fsp_flags)
 {
+    /* Legacy page_compressed images carry no checksum (fil0pagecompress.cc). */
+    if (!redo_fsp_flags_full_crc32(fsp_flags) && redo_fsp_flags_page_compressed(fsp_flags) &&
+        (redo_page_get_type(page) == FIL_PAGE_PAGE_COMPRESSED ||
+         redo_page_get_type(page) == FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED))
+        return;
     if (redo_fsp_flags_zip_size(fsp_flags)) {
         redo_put_be32(page + FIL_PAGE_SPACE_OR_CHKSUM,
                       redo_page_checksum_zip_crc32(page, physical_size));
