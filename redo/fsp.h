@@ -164,19 +164,19 @@ static inline uint32_t redo_fsp_xdes_page_no(uint32_t page_no, unsigned physical
 
 struct redo_fsp_info {
     uint32_t space_id;
-    uint32_t flags;          /* FSP_SPACE_FLAGS */
-    unsigned logical_size;   /* innodb_page_size of the server that made it */
-    unsigned physical_size;  /* size of every page in the file */
-    unsigned zip_size;       /* ROW_FORMAT=COMPRESSED page size, 0 if not */
+    uint32_t flags;         /* FSP_SPACE_FLAGS */
+    unsigned logical_size;  /* innodb_page_size of the server that made it */
+    unsigned physical_size; /* size of every page in the file */
+    unsigned zip_size;      /* ROW_FORMAT=COMPRESSED page size, 0 if not */
     bool full_crc32;
     bool page_compressed;
     unsigned compression_algo; /* full_crc32 page_compressed algorithm, 0 if legacy/none */
-    uint32_t size;           /* FSP_SIZE, pages (the whole tablespace for ibdata*) */
-    uint32_t free_limit;     /* FSP_FREE_LIMIT */
-    uint64_t file_pages;     /* file_size / physical_size */
-    bool crypt_data;         /* page 0 carries crypt data */
-    unsigned crypt_type;     /* CRYPT_SCHEME_* */
-    unsigned crypt_mode;     /* FIL_ENCRYPTION_* */
+    uint32_t size;             /* FSP_SIZE, pages (the whole tablespace for ibdata*) */
+    uint32_t free_limit;       /* FSP_FREE_LIMIT */
+    uint64_t file_pages;       /* file_size / physical_size */
+    bool crypt_data;           /* page 0 carries crypt data */
+    unsigned crypt_type;       /* CRYPT_SCHEME_* */
+    unsigned crypt_mode;       /* FIL_ENCRYPTION_* */
     uint32_t crypt_min_key_version;
     uint32_t crypt_key_id;
 };

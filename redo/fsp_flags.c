@@ -22,13 +22,20 @@ unsigned redo_fsp_flags_logical_size(uint32_t flags)
     /* The two layouts disagree on 16K: legacy writes 0 (files predating the
      * field), full_crc32 writes 5. */
     switch (fcrc32 ? fcrc32_page_ssize(flags) : legacy_page_ssize(flags)) {
-    case 0: return fcrc32 ? 0 : 16384;
-    case 3: return 4096;
-    case 4: return 8192;
-    case 5: return fcrc32 ? 16384 : 0;
-    case 6: return 32768;
-    case 7: return 65536;
-    default: return 0;
+    case 0:
+        return fcrc32 ? 0 : 16384;
+    case 3:
+        return 4096;
+    case 4:
+        return 8192;
+    case 5:
+        return fcrc32 ? 16384 : 0;
+    case 6:
+        return 32768;
+    case 7:
+        return 65536;
+    default:
+        return 0;
     }
 }
 
@@ -59,8 +66,7 @@ unsigned redo_fsp_extent_size(unsigned logical_size)
 
 static int invalid(struct ibs_err *err, uint32_t flags, const char *why)
 {
-    return ibs_err_set(err, IBS_E_INTEGRITY, "fsp: invalid tablespace flags 0x%x: %s", flags,
-                       why);
+    return ibs_err_set(err, IBS_E_INTEGRITY, "fsp: invalid tablespace flags 0x%x: %s", flags, why);
 }
 
 int redo_fsp_flags_validate(uint32_t flags, struct ibs_err *err)
@@ -100,12 +106,18 @@ int redo_fsp_flags_validate(uint32_t flags, struct ibs_err *err)
 const char *redo_fsp_algo_name(unsigned algo)
 {
     switch (algo) {
-    case PAGE_ZLIB_ALGORITHM: return "zlib";
-    case PAGE_LZ4_ALGORITHM: return "lz4";
-    case PAGE_LZO_ALGORITHM: return "lzo";
-    case PAGE_LZMA_ALGORITHM: return "lzma";
-    case PAGE_BZIP2_ALGORITHM: return "bzip2";
-    case PAGE_SNAPPY_ALGORITHM: return "snappy";
+    case PAGE_ZLIB_ALGORITHM:
+        return "zlib";
+    case PAGE_LZ4_ALGORITHM:
+        return "lz4";
+    case PAGE_LZO_ALGORITHM:
+        return "lzo";
+    case PAGE_LZMA_ALGORITHM:
+        return "lzma";
+    case PAGE_BZIP2_ALGORITHM:
+        return "bzip2";
+    case PAGE_SNAPPY_ALGORITHM:
+        return "snappy";
     }
     return NULL;
 }

@@ -15,16 +15,16 @@
 #include <stdint.h>
 
 /* FIL header (fil0fil.h). */
-#define FIL_PAGE_SPACE_OR_CHKSUM 0  /* legacy: checksum; full_crc32: key version */
-#define FIL_PAGE_OFFSET 4           /* page number */
-#define FIL_PAGE_PREV 8             /* previous page in the B-tree level, or FIL_NULL */
-#define FIL_PAGE_NEXT 12            /* next page in the B-tree level, or FIL_NULL */
-#define FIL_PAGE_LSN 16             /* end LSN of the last mini-transaction that wrote the page */
-#define FIL_PAGE_TYPE 24            /* FIL_PAGE_TYPE_* below, 2 bytes */
+#define FIL_PAGE_SPACE_OR_CHKSUM 0 /* legacy: checksum; full_crc32: key version */
+#define FIL_PAGE_OFFSET 4          /* page number */
+#define FIL_PAGE_PREV 8            /* previous page in the B-tree level, or FIL_NULL */
+#define FIL_PAGE_NEXT 12           /* next page in the B-tree level, or FIL_NULL */
+#define FIL_PAGE_LSN 16            /* end LSN of the last mini-transaction that wrote the page */
+#define FIL_PAGE_TYPE 24           /* FIL_PAGE_TYPE_* below, 2 bytes */
 #define FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION 26 /* 8 bytes, meaning depends on format */
 #define FIL_RTREE_SPLIT_SEQ_NUM FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION
 #define FIL_PAGE_COMP_ALGO FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION /* legacy page_compressed */
-#define FIL_PAGE_ARCH_LOG_NO_OR_SPACE_ID 34 /* tablespace id */
+#define FIL_PAGE_ARCH_LOG_NO_OR_SPACE_ID 34                       /* tablespace id */
 #define FIL_PAGE_SPACE_ID FIL_PAGE_ARCH_LOG_NO_OR_SPACE_ID
 #define FIL_PAGE_DATA 38 /* start of the page body */
 
@@ -194,34 +194,39 @@ size_t redo_page_fcrc32_size(const uint8_t *page, size_t physical_size, bool *co
 
 /* page_compressed image description, for a decompressor. */
 struct redo_page_compressed {
-    bool compressed;         /* the page is a compressed image */
-    bool encrypted;          /* legacy FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED */
-    unsigned algorithm;      /* PAGE_*_ALGORITHM (fsp.h), 0 if not known from the page */
-    size_t payload_offset;   /* where the compressed stream starts */
-    size_t payload_length;   /* bytes to give the decompressor, as the server
-                              * does: for full_crc32 zlib/lzma/bzip2 this
-                              * runs to the stored size (padding and CRC
-                              * included), the stream ends itself */
+    bool compressed;       /* the page is a compressed image */
+    bool encrypted;        /* legacy FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED */
+    unsigned algorithm;    /* PAGE_*_ALGORITHM (fsp.h), 0 if not known from the page */
+    size_t payload_offset; /* where the compressed stream starts */
+    size_t payload_length; /* bytes to give the decompressor, as the server
+                            * does: for full_crc32 zlib/lzma/bzip2 this
+                            * runs to the stored size (padding and CRC
+                            * included), the stream ends itself */
 };
 
 /* Recognises a page_compressed image in a tablespace with these flags. Returns
  * 0 and fills out (out->compressed false for an ordinary page), or -1 when the
- * header fields are impossible (length beyond the page, unknown algorithm). */
+ * header fields are impossible (length beyond the page, unknown algorithm).
+ * Inflating a full_crc32 image gives the page as it was before the server
+ * wrote its checksum (buf_page_encrypt() compresses before
+ * buf_flush_init_for_writing()): the trailer LSN is current but the CRC at
+ * ps - 4 is stale; call redo_page_update_checksum() before using it as a
+ * valid uncompressed page. */
 int redo_page_compressed_info(const uint8_t *page, size_t physical_size, uint32_t fsp_flags,
                               struct redo_page_compressed *out);
 
 /* --- validation (page_validate.c) -------------------------------------- */
 
 enum redo_page_algo {
-    REDO_PAGE_ALGO_NONE = 0,       /* no checksum involved (empty page) */
-    REDO_PAGE_ALGO_FULL_CRC32,     /* full_crc32 */
-    REDO_PAGE_ALGO_CRC32,          /* legacy crc32 */
-    REDO_PAGE_ALGO_INNODB,         /* legacy "innodb" fold checksums */
-    REDO_PAGE_ALGO_NOCHECKSUM,     /* legacy 0xDEADBEEF "none" */
-    REDO_PAGE_ALGO_ZIP_CRC32,      /* ROW_FORMAT=COMPRESSED crc32 */
-    REDO_PAGE_ALGO_ZIP_ADLER32,    /* ROW_FORMAT=COMPRESSED "innodb" (Adler-32) */
-    REDO_PAGE_ALGO_CRYPT_CRC32,    /* legacy encrypted: post-encryption checksum at 30 */
-    REDO_PAGE_ALGO_UNCHECKED,      /* legacy page_compressed: only after decompression */
+    REDO_PAGE_ALGO_NONE = 0,    /* no checksum involved (empty page) */
+    REDO_PAGE_ALGO_FULL_CRC32,  /* full_crc32 */
+    REDO_PAGE_ALGO_CRC32,       /* legacy crc32 */
+    REDO_PAGE_ALGO_INNODB,      /* legacy "innodb" fold checksums */
+    REDO_PAGE_ALGO_NOCHECKSUM,  /* legacy 0xDEADBEEF "none" */
+    REDO_PAGE_ALGO_ZIP_CRC32,   /* ROW_FORMAT=COMPRESSED crc32 */
+    REDO_PAGE_ALGO_ZIP_ADLER32, /* ROW_FORMAT=COMPRESSED "innodb" (Adler-32) */
+    REDO_PAGE_ALGO_CRYPT_CRC32, /* legacy encrypted: post-encryption checksum at 30 */
+    REDO_PAGE_ALGO_UNCHECKED,   /* legacy page_compressed: only after decompression */
 };
 
 enum redo_page_reason {
@@ -235,16 +240,16 @@ enum redo_page_reason {
 
 struct redo_page_verdict {
     bool ok;
-    bool empty;                  /* all zero (never written): valid */
+    bool empty; /* all zero (never written): valid */
     enum redo_page_reason reason;
-    enum redo_page_algo algo;    /* the checksum that matched, or the one expected */
-    uint32_t stored;             /* stored checksum (or trailer LSN for LSN mismatch) */
-    uint32_t computed;           /* computed checksum (or header LSN low 32 bits) */
-    uint32_t page_no;            /* FIL_PAGE_OFFSET as stored */
-    uint16_t type;               /* FIL_PAGE_TYPE as stored */
-    uint64_t lsn;                /* FIL_PAGE_LSN as stored */
-    bool compressed;             /* page_compressed image */
-    bool encrypted;              /* the page says it is encrypted (key version != 0) */
+    enum redo_page_algo algo; /* the checksum that matched, or the one expected */
+    uint32_t stored;          /* stored checksum (or trailer LSN for LSN mismatch) */
+    uint32_t computed;        /* computed checksum (or header LSN low 32 bits) */
+    uint32_t page_no;         /* FIL_PAGE_OFFSET as stored */
+    uint16_t type;            /* FIL_PAGE_TYPE as stored */
+    uint64_t lsn;             /* FIL_PAGE_LSN as stored */
+    bool compressed;          /* page_compressed image */
+    bool encrypted;           /* the page says it is encrypted (key version != 0) */
 };
 
 /* Validates one page as read from a file of a tablespace with fsp_flags, like

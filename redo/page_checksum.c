@@ -21,7 +21,8 @@ uint32_t redo_page_checksum_crc32(const uint8_t *page, size_t physical_size)
     /* Two CRCs XORed rather than one over both ranges: kept for compatibility
      * with old files, says buf0checksum.cc. Bytes 0..3 (the checksum), 26..37
      * (flush LSN / key version, space id) and the trailer are not covered. */
-    return io_crc32c(0, page + FIL_PAGE_OFFSET, FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION - FIL_PAGE_OFFSET) ^
+    return io_crc32c(0, page + FIL_PAGE_OFFSET,
+                     FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION - FIL_PAGE_OFFSET) ^
            io_crc32c(0, page + FIL_PAGE_DATA,
                      physical_size - FIL_PAGE_DATA - FIL_PAGE_END_LSN_OLD_CHKSUM);
 }
@@ -43,7 +44,8 @@ static uint32_t fold_binary(const uint8_t *p, size_t len)
 
 uint32_t redo_page_checksum_innodb_new(const uint8_t *page, size_t physical_size)
 {
-    return fold_binary(page + FIL_PAGE_OFFSET, FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION - FIL_PAGE_OFFSET) +
+    return fold_binary(page + FIL_PAGE_OFFSET,
+                       FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION - FIL_PAGE_OFFSET) +
            fold_binary(page + FIL_PAGE_DATA,
                        physical_size - FIL_PAGE_DATA - FIL_PAGE_END_LSN_OLD_CHKSUM);
 }

@@ -10,24 +10,42 @@ const char *redo_page_type_name(uint16_t type)
         type != FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED)
         return "PAGE_COMPRESSED_FCRC32";
     switch (type) {
-    case FIL_PAGE_TYPE_ALLOCATED: return "ALLOCATED";
-    case FIL_PAGE_UNDO_LOG: return "UNDO_LOG";
-    case FIL_PAGE_INODE: return "INODE";
-    case FIL_PAGE_IBUF_FREE_LIST: return "IBUF_FREE_LIST";
-    case FIL_PAGE_IBUF_BITMAP: return "IBUF_BITMAP";
-    case FIL_PAGE_TYPE_SYS: return "SYS";
-    case FIL_PAGE_TYPE_TRX_SYS: return "TRX_SYS";
-    case FIL_PAGE_TYPE_FSP_HDR: return "FSP_HDR";
-    case FIL_PAGE_TYPE_XDES: return "XDES";
-    case FIL_PAGE_TYPE_BLOB: return "BLOB";
-    case FIL_PAGE_TYPE_ZBLOB: return "ZBLOB";
-    case FIL_PAGE_TYPE_ZBLOB2: return "ZBLOB2";
-    case FIL_PAGE_TYPE_UNKNOWN: return "UNKNOWN";
-    case FIL_PAGE_TYPE_INSTANT: return "INSTANT";
-    case FIL_PAGE_RTREE: return "RTREE";
-    case FIL_PAGE_INDEX: return "INDEX";
-    case FIL_PAGE_PAGE_COMPRESSED: return "PAGE_COMPRESSED";
-    case FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED: return "PAGE_COMPRESSED_ENCRYPTED";
+    case FIL_PAGE_TYPE_ALLOCATED:
+        return "ALLOCATED";
+    case FIL_PAGE_UNDO_LOG:
+        return "UNDO_LOG";
+    case FIL_PAGE_INODE:
+        return "INODE";
+    case FIL_PAGE_IBUF_FREE_LIST:
+        return "IBUF_FREE_LIST";
+    case FIL_PAGE_IBUF_BITMAP:
+        return "IBUF_BITMAP";
+    case FIL_PAGE_TYPE_SYS:
+        return "SYS";
+    case FIL_PAGE_TYPE_TRX_SYS:
+        return "TRX_SYS";
+    case FIL_PAGE_TYPE_FSP_HDR:
+        return "FSP_HDR";
+    case FIL_PAGE_TYPE_XDES:
+        return "XDES";
+    case FIL_PAGE_TYPE_BLOB:
+        return "BLOB";
+    case FIL_PAGE_TYPE_ZBLOB:
+        return "ZBLOB";
+    case FIL_PAGE_TYPE_ZBLOB2:
+        return "ZBLOB2";
+    case FIL_PAGE_TYPE_UNKNOWN:
+        return "UNKNOWN";
+    case FIL_PAGE_TYPE_INSTANT:
+        return "INSTANT";
+    case FIL_PAGE_RTREE:
+        return "RTREE";
+    case FIL_PAGE_INDEX:
+        return "INDEX";
+    case FIL_PAGE_PAGE_COMPRESSED:
+        return "PAGE_COMPRESSED";
+    case FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED:
+        return "PAGE_COMPRESSED_ENCRYPTED";
     }
     return NULL;
 }

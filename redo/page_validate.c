@@ -218,15 +218,24 @@ int redo_page_validate(const uint8_t *page, size_t physical_size, uint32_t fsp_f
 const char *redo_page_algo_name(enum redo_page_algo algo)
 {
     switch (algo) {
-    case REDO_PAGE_ALGO_NONE: return "none";
-    case REDO_PAGE_ALGO_FULL_CRC32: return "full_crc32";
-    case REDO_PAGE_ALGO_CRC32: return "crc32";
-    case REDO_PAGE_ALGO_INNODB: return "innodb";
-    case REDO_PAGE_ALGO_NOCHECKSUM: return "nochecksum";
-    case REDO_PAGE_ALGO_ZIP_CRC32: return "page_zip crc32";
-    case REDO_PAGE_ALGO_ZIP_ADLER32: return "page_zip adler32";
-    case REDO_PAGE_ALGO_CRYPT_CRC32: return "post-encryption crc32";
-    case REDO_PAGE_ALGO_UNCHECKED: return "unchecked page_compressed";
+    case REDO_PAGE_ALGO_NONE:
+        return "none";
+    case REDO_PAGE_ALGO_FULL_CRC32:
+        return "full_crc32";
+    case REDO_PAGE_ALGO_CRC32:
+        return "crc32";
+    case REDO_PAGE_ALGO_INNODB:
+        return "innodb";
+    case REDO_PAGE_ALGO_NOCHECKSUM:
+        return "nochecksum";
+    case REDO_PAGE_ALGO_ZIP_CRC32:
+        return "page_zip crc32";
+    case REDO_PAGE_ALGO_ZIP_ADLER32:
+        return "page_zip adler32";
+    case REDO_PAGE_ALGO_CRYPT_CRC32:
+        return "post-encryption crc32";
+    case REDO_PAGE_ALGO_UNCHECKED:
+        return "unchecked page_compressed";
     }
     return "?";
 }
@@ -243,8 +252,7 @@ const char *redo_page_verdict_str(const struct redo_page_verdict *v, char *buf, 
                  redo_page_algo_name(v->algo), v->stored, v->computed);
         break;
     case REDO_PAGE_LSN_MISMATCH:
-        snprintf(buf, len,
-                 "torn page: LSN low bits 0x%08x in the trailer, 0x%08x in the header",
+        snprintf(buf, len, "torn page: LSN low bits 0x%08x in the trailer, 0x%08x in the header",
                  v->stored, v->computed);
         break;
     case REDO_PAGE_NO_MISMATCH:

@@ -42,6 +42,9 @@ static const struct fixture fixtures[] = {
     {"fc4k_zip", 6, 0xe5, 70, 256, 4096, 2048, 2048, false, false, 0},
     {"fc4k_pc", 7, 0x33, 74, 256, 4096, 4096, 0, true, true, PAGE_ZLIB_ALGORITHM},
     {"fc4k_freed", 8, 0x13, 3328, 2304, 4096, 4096, 0, true, false, 0},
+    /* legacy 4K: ibdata1 carries PAGE_SSIZE 3 and nothing else */
+    {"crc4k_ibdata1", 0, 0xc0, 3072, 1280, 4096, 4096, 0, false, false, 0},
+    {"crc4k_plain", 5, 0xe1, 162, 256, 4096, 4096, 0, false, false, 0},
     {"fc64k_ibdata1", 0, 0x17, 1216, 576, 65536, 65536, 0, true, false, 0},
     {"fc64k_plain", 5, 0x17, 15, 64, 65536, 65536, 0, true, false, 0},
 };
@@ -115,17 +118,17 @@ static void test_invalid_flags(void **state)
 {
     (void)state;
     static const uint32_t bad[] = {
-        0x10,          /* full_crc32 without page size */
-        0x12,          /* full_crc32 ssize 2 (2K) */
-        0x18,          /* full_crc32 ssize 8 */
-        0xF5,          /* full_crc32 algorithm 7 */
-        0x115,         /* full_crc32 stray bit 8 */
-        0x20,          /* ATOMIC_BLOBS without POST_ANTELOPE */
-        5u << 6,       /* legacy ssize 5: 16K must be 0 */
-        1u << 6,       /* legacy ssize 1 */
-        0x800,         /* reserved bit 11 (MariaDB 10.1 layout) */
-        1u << 17,      /* above bit 16 */
-        0x2 | 0x1,     /* zip without ATOMIC_BLOBS */
+        0x10,             /* full_crc32 without page size */
+        0x12,             /* full_crc32 ssize 2 (2K) */
+        0x18,             /* full_crc32 ssize 8 */
+        0xF5,             /* full_crc32 algorithm 7 */
+        0x115,            /* full_crc32 stray bit 8 */
+        0x20,             /* ATOMIC_BLOBS without POST_ANTELOPE */
+        5u << 6,          /* legacy ssize 5: 16K must be 0 */
+        1u << 6,          /* legacy ssize 1 */
+        0x800,            /* reserved bit 11 (MariaDB 10.1 layout) */
+        1u << 17,         /* above bit 16 */
+        0x2 | 0x1,        /* zip without ATOMIC_BLOBS */
         0x21 | (6u << 1), /* zip 32K in a 16K space */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -191,7 +194,8 @@ static bool uncovered(const struct fixture *fx, const uint8_t *page, size_t off)
 
 /* Flips bytes of one page of each format and checks the verdict names the
  * stored checksum field and the checksum of the flipped page. */
-static void flip_page(const struct fixture *fx, const uint8_t *orig, uint32_t page_no, size_t stride)
+static void flip_page(const struct fixture *fx, const uint8_t *orig, uint32_t page_no,
+                      size_t stride)
 {
     size_t ps = fx->physical;
     uint8_t *page = malloc(ps);
@@ -238,12 +242,12 @@ static void flip_page(const struct fixture *fx, const uint8_t *orig, uint32_t pa
         } else {
             uint32_t crc = redo_page_checksum_crc32(page, ps);
             assert_int_equal(v.computed, crc);
-            assert_int_equal(v.stored, redo_be32(page) != crc ? redo_be32(page)
-                                                               : redo_be32(page + ps - 8));
+            assert_int_equal(v.stored,
+                             redo_be32(page) != crc ? redo_be32(page) : redo_be32(page + ps - 8));
         }
         assert_int_not_equal(v.stored, v.computed);
         char *msg = (char *)redo_page_verdict_str(&v, why, sizeof why);
-        assert_non_null(strstr(msg, "checksum mismatch (") );
+        assert_non_null(strstr(msg, "checksum mismatch ("));
     }
     free(page);
 }
@@ -262,8 +266,8 @@ static void test_flipped_bytes_detected(void **state)
         flip_page(fx, buf, 0, stride);
         /* A legacy page_compressed image has no checksum: only inflating it
          * tells (test_page_compressed). */
-        while (last && redo_page_get_type(buf + (size_t)last * fx->physical) ==
-                           FIL_PAGE_PAGE_COMPRESSED)
+        while (last &&
+               redo_page_get_type(buf + (size_t)last * fx->physical) == FIL_PAGE_PAGE_COMPRESSED)
             last--;
         if (last)
             flip_page(fx, buf + (size_t)last * fx->physical, last, stride);
@@ -525,7 +529,8 @@ static void check_inflates(const char *name, uint32_t page_no, uint32_t flags, s
         redo_page_update_checksum(out, ps, flags);
     }
     if (redo_page_validate(out, ps, flags, page_no, &v))
-        fail_msg("%s page %u inflated: %s", name, page_no, redo_page_verdict_str(&v, why, sizeof why));
+        fail_msg("%s page %u inflated: %s", name, page_no,
+                 redo_page_verdict_str(&v, why, sizeof why));
     assert_false(v.compressed);
     assert_int_not_equal(v.type & 0x8000, 0x8000);
     free(out);
