@@ -39,7 +39,7 @@ int eng_pack_append(struct eng_pack_writer *pw, const void *frame, size_t len,
 /* Bytes appended so far over all objects. */
 uint64_t eng_pack_bytes(struct eng_pack_writer *pw);
 
-/* Commits every object. On success *packs/*count describe them (the caller
+/* Commits every object. On success packs and count describe them (the caller
  * frees with eng_pack_info_free). Frees pw in every case; on failure the
  * uncommitted objects are aborted. */
 int eng_pack_writer_finish(struct eng_pack_writer *pw, struct eng_pack_info **packs,

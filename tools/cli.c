@@ -8,6 +8,7 @@
 #include "common/log.h"
 
 const struct cli_cmd *const cli_commands[] = {
+    &cmd_backup,
     &cmd_help,
     &cmd_version,
     NULL,

@@ -26,6 +26,7 @@ void cli_print_command_help(const struct cli_cmd *cmd);
 /* Applies --log-level/--log-format/--quiet; IBS_E_USAGE on a bad value. */
 int cli_setup_logging(const struct opts *o, struct ibs_err *err);
 
+extern const struct cli_cmd cmd_backup;
 extern const struct cli_cmd cmd_help;
 extern const struct cli_cmd cmd_version;
 

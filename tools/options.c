@@ -67,6 +67,18 @@ const struct opt_def opt_defs[OPT__COUNT] = {
                         "attempts per request on retryable errors"},
     [OPT_DEBUG_S3] = {"debug-s3", no_argument, NULL, NULL, false,
                       "log every S3 request (method, path, status, request id, time)"},
+    [OPT_PARALLEL] = {"parallel", required_argument, "N", "2", false,
+                      "files copied at once (copier threads)"},
+    [OPT_QUEUE_DEPTH] = {"queue-depth", required_argument, "N", "8", false,
+                         "reads in flight per copier thread"},
+    [OPT_CHUNK_SIZE] = {"chunk-size", required_argument, "SIZE", "1M", false,
+                        "bytes per read and per stored frame (64K multiples, up to 16M)"},
+    [OPT_COMPRESS_LEVEL] = {"compress-level", required_argument, "N", "1", false,
+                            "zstd level: negative is faster, up to 19 is smaller"},
+    [OPT_THROTTLE] = {"throttle", required_argument, "MB/S", "0", false,
+                      "limit reading data files to this many MB per second (0: no limit)"},
+    [OPT_REDO_TIMEOUT] = {"redo-timeout", required_argument, "SECONDS", "300", false,
+                          "how long the end of the backup waits for the redo copy"},
 };
 
 void opts_env_name(const char *name, char *buf, unsigned size)

@@ -47,6 +47,13 @@ enum opt_id {
     OPT_S3_PARTS_IN_FLIGHT,
     OPT_S3_RETRIES,
     OPT_DEBUG_S3,
+    /* backup */
+    OPT_PARALLEL,
+    OPT_QUEUE_DEPTH,
+    OPT_CHUNK_SIZE,
+    OPT_COMPRESS_LEVEL,
+    OPT_THROTTLE,
+    OPT_REDO_TIMEOUT,
     OPT__COUNT
 };
 

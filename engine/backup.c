@@ -1,0 +1,451 @@
+/* Full hot backup orchestration (see backup.h). */
+#include "engine/backup.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "engine/backup_monitor.h"
+#include "engine/copier.h"
+#include "engine/discover.h"
+#include "engine/manifest.h"
+#include "engine/pack.h"
+#include "engine/redo_tail.h"
+#include "engine/repo.h"
+#include "io/throttle.h"
+
+struct backup {
+    const struct eng_backup_opts *opts;
+    struct eng_server *session; /* BACKUP STAGE and queries */
+    struct eng_server *watch;   /* the monitor's connection */
+    struct eng_server_info info;
+    bool stage_started;
+    struct eng_redo_tail *tail;
+    struct eng_pack_writer *packs;
+    struct io_throttle *throttle;
+    struct eng_monitor monitor;
+    struct eng_copy_stats stats;
+    struct eng_manifest m;
+    char prefix[128]; /* "backups/<id>" */
+};
+
+void eng_backup_make_id(char *buf, size_t size, time_t when, bool incremental)
+{
+    struct tm tm;
+    gmtime_r(&when, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+    snprintf(buf, size, "%s%c", stamp, incremental ? 'I' : 'F');
+}
+
+static double elapsed_s(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static enum eng_mfile_kind mfile_kind(enum eng_file_kind kind)
+{
+    switch (kind) {
+    case ENG_FILE_SYSTEM: return ENG_MFILE_SYSTEM;
+    case ENG_FILE_UNDO: return ENG_MFILE_UNDO;
+    case ENG_FILE_IBD: return ENG_MFILE_IBD;
+    case ENG_FILE_OTHER: break;
+    }
+    return ENG_MFILE_OTHER;
+}
+
+static int check_cancel(struct backup *b, struct ibs_err *err)
+{
+    if (atomic_load(b->opts->cancel)) {
+        /* The monitor or the tailer may have cancelled with the real cause. */
+        struct ibs_err cause;
+        ibs_err_clear(&cause);
+        if (b->monitor.failure.code)
+            return ibs_err_set(err, b->monitor.failure.code, "%s", b->monitor.failure.msg);
+        return ibs_err_set(err, IBS_E_INTERRUPTED, "backup interrupted");
+    }
+    return 0;
+}
+
+/* Is this tablespace already in the manifest as the same space? */
+static bool already_copied(const struct eng_manifest *m, const struct eng_file *f)
+{
+    for (size_t i = 0; i < m->file_count; i++) {
+        const struct eng_mfile *mf = &m->files[i];
+        if (strcmp(mf->name, f->name) == 0)
+            return f->kind == ENG_FILE_OTHER || f->space_id == 0 || mf->space_id == 0 ||
+                   mf->space_id == f->space_id;
+    }
+    return false;
+}
+
+/* Adds the files of list that are not in the manifest yet and copies them. */
+static int copy_new_files(struct backup *b, const struct eng_file_list *list, bool innodb,
+                          struct ibs_err *err)
+{
+    const struct eng_backup_opts *opts = b->opts;
+    size_t first = b->m.file_count;
+    uint32_t system_pages = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < list->count; i++) {
+        const struct eng_file *f = &list->files[i];
+        if (already_copied(&b->m, f))
+            continue;
+        long id = eng_manifest_add_file(&b->m, f->name, mfile_kind(f->kind));
+        if (id < 0)
+            return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+        b->m.files[id].space_id = f->space_id;
+    }
+    size_t n = b->m.file_count - first;
+    if (n == 0)
+        return 0;
+    struct eng_copy_job *jobs = calloc(n, sizeof(*jobs));
+    if (!jobs)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    for (size_t j = 0; j < n; j++) {
+        struct eng_mfile *mf = &b->m.files[first + j];
+        const struct eng_file *f = eng_file_list_find(list, mf->name);
+        jobs[j].path = f->path;
+        jobs[j].file_id = (uint32_t)(first + j);
+        jobs[j].mf = mf;
+        jobs[j].innodb = innodb;
+        jobs[j].page_size = b->info.page_size;
+        /* The system tablespace may span ibdata1, ibdata2...: only the first
+         * holds page 0; the others continue its page numbers. */
+        jobs[j].tablespace_head = !(mf->kind == ENG_MFILE_SYSTEM && system_pages > 0);
+        jobs[j].first_page_no = mf->kind == ENG_MFILE_SYSTEM ? system_pages : 0;
+        if (mf->kind == ENG_MFILE_SYSTEM)
+            system_pages += (uint32_t)(f->size / b->info.page_size);
+        atomic_fetch_add(&b->stats.bytes_total, f->size);
+    }
+    struct eng_copy_opts copy = {
+        .parallel = opts->parallel,
+        .queue_depth = opts->queue_depth,
+        .chunk_size = opts->chunk_size,
+        .compress_level = opts->compress_level,
+        .throttle = b->throttle,
+        .packs = b->packs,
+        .cancel = opts->cancel,
+        .page_retries = 10,
+    };
+    rc = eng_copy_files(&copy, jobs, n, &b->stats, err);
+    free(jobs);
+    return rc;
+}
+
+/* Drops from the manifest the tablespaces that no longer exist (or are now a
+ * different tablespace under the same name): the redo log deletes them. */
+static void forget_dropped(struct backup *b, const struct eng_file_list *now)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < b->m.file_count; i++) {
+        struct eng_mfile *mf = &b->m.files[i];
+        const struct eng_file *f = eng_file_list_find(now, mf->name);
+        bool gone = mf->kind != ENG_MFILE_OTHER &&
+                    (!f || (f->space_id && mf->space_id && f->space_id != mf->space_id));
+        if (gone) {
+            IBS_INFO("backup", "%s: dropped or replaced during the backup", mf->name);
+            free(mf->name);
+            free(mf->frames.refs);
+            continue;
+        }
+        b->m.files[keep++] = *mf;
+    }
+    b->m.file_count = keep;
+}
+
+static int ensure_repository(struct store *store, struct ibs_err *err)
+{
+    struct store_stat st;
+    int rc = store_head(store, ENG_REPO_MARKER, &st, err);
+    if (rc != IBS_E_NOTFOUND)
+        return rc;
+    char text[128];
+    int len = snprintf(text, sizeof(text), "{\"format\":%d,\"created\":%lld}\n",
+                       ENG_REPO_FORMAT, (long long)time(NULL));
+    return store_put(store, ENG_REPO_MARKER, text, (size_t)len, err);
+}
+
+static int connect_all(struct backup *b, struct ibs_err *err)
+{
+    int rc = eng_server_connect(&b->opts->conn, &b->session, err);
+    if (!rc)
+        rc = eng_server_info(b->session, &b->info, err);
+    if (!rc)
+        rc = eng_server_check_privileges(b->session, err);
+    if (!rc && b->info.encrypt_log)
+        rc = ibs_err_set(err, IBS_E_SERVER,
+                         "innodb_encrypt_log is ON: ibstream cannot back up an encrypted redo "
+                         "log yet (use mariabackup for this server)");
+    if (!rc)
+        rc = eng_server_connect(&b->opts->conn, &b->watch, err);
+    return rc;
+}
+
+static int start_redo(struct backup *b, struct ibs_err *err)
+{
+    char log_path[4200], redo_prefix[160];
+    snprintf(log_path, sizeof(log_path), "%s/ib_logfile0", b->info.log_dir);
+    snprintf(redo_prefix, sizeof(redo_prefix), "%s/redo", b->prefix);
+    struct eng_redo_tail_opts topts = {
+        .log_path = log_path,
+        .store = b->opts->store,
+        .prefix = redo_prefix,
+        .compress_level = b->opts->compress_level,
+        .page_size = b->info.page_size,
+        .cancel = b->opts->cancel,
+    };
+    struct eng_redo_tail_info tinfo;
+    int rc = eng_redo_tail_start(&topts, &b->tail, &tinfo, err);
+    if (rc)
+        return rc;
+    b->m.checkpoint_lsn = tinfo.checkpoint_lsn;
+    b->m.checkpoint_end_lsn = tinfo.checkpoint_end_lsn;
+    b->m.log_format = tinfo.format_id;
+    IBS_INFO("backup", "redo log: checkpoint at LSN %llu, capacity %.1f MB",
+             (unsigned long long)tinfo.checkpoint_lsn, (double)tinfo.capacity / 1e6);
+    b->monitor = (struct eng_monitor){
+        .conn = b->watch,
+        .tail = b->tail,
+        .capacity = tinfo.capacity,
+        .throttle = b->throttle,
+        .throttle_bps = b->opts->throttle_bps,
+        .stats = &b->stats,
+        .cancel = b->opts->cancel,
+        .progress_tty = b->opts->progress_tty,
+    };
+    return eng_monitor_start(&b->monitor, err);
+}
+
+static int fill_server_fields(struct backup *b, struct ibs_err *err)
+{
+    struct eng_manifest *m = &b->m;
+    m->type = strdup("full");
+    m->server_version = strdup(b->info.version);
+    m->hostname = strdup(b->info.hostname);
+    m->datadir = strdup(b->info.datadir);
+    m->server_id = b->info.server_id;
+    m->page_size = b->info.page_size;
+    m->log_file_size = b->info.log_file_size;
+    if (!m->type || !m->server_version || !m->hostname || !m->datadir)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    return 0;
+}
+
+/* BLOCK_COMMIT: binlog coordinates and end LSN, then wait for the tailer. */
+static int finish_under_block_commit(struct backup *b, struct ibs_err *err)
+{
+    struct eng_binlog_pos pos;
+    uint64_t current = 0, checkpoint = 0;
+    int rc = eng_server_binlog_pos(b->session, &pos, err);
+    /* Make the server write its log buffer so the end LSN is in the file. */
+    if (!rc)
+        rc = eng_server_exec(b->session, "FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS", err);
+    if (!rc)
+        rc = eng_server_lsn(b->session, &current, &checkpoint, err);
+    if (rc)
+        return rc;
+    b->m.binlog_enabled = pos.enabled;
+    if (pos.enabled) {
+        b->m.binlog_file = strdup(pos.file);
+        b->m.binlog_pos = pos.position;
+        b->m.gtid = strdup(pos.gtid);
+    }
+    uint64_t target = current > checkpoint ? current : checkpoint;
+    rc = eng_monitor_stop(&b->monitor, err);
+    if (rc)
+        return rc;
+    struct eng_redo_tail *tail = b->tail;
+    b->tail = NULL;
+    rc = eng_redo_tail_finish(tail, target, b->opts->redo_timeout_s * 1000, &b->m.redo,
+                              &b->m.redo_packs, &b->m.redo_pack_count, &b->m.end_lsn, err);
+    if (rc)
+        return rc;
+    IBS_INFO("backup", "redo log copied from LSN %llu to %llu",
+             (unsigned long long)b->m.checkpoint_lsn, (unsigned long long)b->m.end_lsn);
+    return 0;
+}
+
+static int commit_manifest(struct backup *b, struct ibs_err *err)
+{
+    struct eng_pack_info *packs = NULL;
+    size_t count = 0;
+    struct eng_pack_writer *pw = b->packs;
+    b->packs = NULL;
+    int rc = eng_pack_writer_finish(pw, &packs, &count, err);
+    if (rc)
+        return rc;
+    b->m.data_packs = calloc(count ? count : 1, sizeof(*b->m.data_packs));
+    if (!b->m.data_packs) {
+        eng_pack_info_free(packs, count);
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < count; i++) {
+        b->m.data_packs[i].key = packs[i].key;
+        b->m.data_packs[i].size = packs[i].size;
+        packs[i].key = NULL;
+    }
+    b->m.data_pack_count = count;
+    eng_pack_info_free(packs, count);
+
+    char *json = NULL;
+    size_t len = 0;
+    char key[160];
+    rc = eng_manifest_to_json(&b->m, &json, &len, err);
+    if (rc)
+        return rc;
+    snprintf(key, sizeof(key), "%s/%s", b->prefix, ENG_MANIFEST_NAME);
+    rc = store_put(b->opts->store, key, json, len, err);
+    free(json);
+    return rc ? ibs_err_wrap(err, "writing the manifest") : 0;
+}
+
+/* Removes every object of this backup: nothing partial may stay listed. */
+static void remove_partial(struct backup *b)
+{
+    struct ibs_err ignored;
+    for (size_t i = 0; i < b->m.data_pack_count; i++)
+        store_delete(b->opts->store, b->m.data_packs[i].key, &ignored);
+    for (size_t i = 0; i < b->m.redo_pack_count; i++)
+        store_delete(b->opts->store, b->m.redo_packs[i].key, &ignored);
+}
+
+static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *err)
+{
+    const struct eng_backup_opts *opts = b->opts;
+    struct eng_file_list innodb = {0}, innodb_now = {0}, other = {0};
+    struct timespec t0, t_stage;
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    b->m.start_time = time(NULL);
+    if ((rc = connect_all(b, err)) != 0)
+        goto out;
+    if ((rc = fill_server_fields(b, err)) != 0)
+        goto out;
+    if ((rc = ensure_repository(opts->store, err)) != 0)
+        goto out;
+    eng_backup_make_id(res->id, sizeof(res->id), b->m.start_time, false);
+    b->m.id = strdup(res->id);
+    snprintf(b->prefix, sizeof(b->prefix), "%s/%s", ENG_BACKUPS_DIR, res->id);
+    char data_prefix[160];
+    snprintf(data_prefix, sizeof(data_prefix), "%s/data", b->prefix);
+    if ((rc = eng_pack_writer_new(opts->store, data_prefix, 0, &b->packs, err)) != 0)
+        goto out;
+    if (opts->throttle_bps && !(b->throttle = io_throttle_new(opts->throttle_bps, err))) {
+        rc = err->code;
+        goto out;
+    }
+    if (!b->throttle && !(b->throttle = io_throttle_new(0, err))) {
+        rc = err->code; /* unlimited, but the monitor can still slow it down */
+        goto out;
+    }
+    IBS_INFO("backup", "backup %s of MariaDB %s (%s) into %s", res->id, b->info.version,
+             b->info.datadir, store_url(opts->store));
+
+    if ((rc = eng_server_backup_stage(b->session, ENG_STAGE_START, err)) != 0)
+        goto out;
+    b->stage_started = true;
+    if ((rc = start_redo(b, err)) != 0)
+        goto out;
+    if ((rc = eng_discover_innodb(b->session, &b->info, &innodb, err)) != 0)
+        goto out;
+    IBS_INFO("backup", "copying %zu InnoDB files", innodb.count);
+    if ((rc = copy_new_files(b, &innodb, true, err)) != 0 || (rc = check_cancel(b, err)) != 0)
+        goto out;
+
+    if ((rc = eng_server_backup_stage(b->session, ENG_STAGE_FLUSH, err)) != 0 ||
+        (rc = eng_server_backup_stage(b->session, ENG_STAGE_BLOCK_DDL, err)) != 0)
+        goto out;
+    clock_gettime(CLOCK_MONOTONIC, &t_stage);
+    /* Under BLOCK_DDL the set of files is stable: pick up what DDL changed. */
+    if ((rc = eng_discover_innodb(b->session, &b->info, &innodb_now, err)) != 0)
+        goto out;
+    forget_dropped(b, &innodb_now);
+    if ((rc = copy_new_files(b, &innodb_now, true, err)) != 0)
+        goto out;
+    if ((rc = eng_discover_other(&b->info, &other, err)) != 0)
+        goto out;
+    if ((rc = copy_new_files(b, &other, false, err)) != 0 || (rc = check_cancel(b, err)) != 0)
+        goto out;
+    IBS_INFO("backup", "BLOCK_DDL held for %.2f s", elapsed_s(&t_stage));
+
+    if ((rc = eng_server_backup_stage(b->session, ENG_STAGE_BLOCK_COMMIT, err)) != 0)
+        goto out;
+    clock_gettime(CLOCK_MONOTONIC, &t_stage);
+    rc = finish_under_block_commit(b, err);
+    IBS_INFO("backup", "BLOCK_COMMIT held for %.2f s", elapsed_s(&t_stage));
+    if (rc)
+        goto out;
+    rc = eng_server_backup_stage(b->session, ENG_STAGE_END, err);
+    b->stage_started = false;
+    if (rc || (rc = check_cancel(b, err)) != 0)
+        goto out;
+
+    b->m.end_time = time(NULL);
+    b->m.duration_ms = (uint64_t)(elapsed_s(&t0) * 1000);
+    b->m.bytes_read = atomic_load(&b->stats.bytes_read);
+    uint64_t redo_stored = 0;
+    for (size_t i = 0; i < b->m.redo_pack_count; i++)
+        redo_stored += b->m.redo_packs[i].size;
+    b->m.bytes_stored = atomic_load(&b->stats.bytes_stored) + redo_stored;
+    rc = commit_manifest(b, err);
+    if (rc)
+        goto out;
+
+    res->bytes_read = b->m.bytes_read;
+    res->bytes_stored = b->m.bytes_stored;
+    res->redo_bytes = b->m.end_lsn - b->m.checkpoint_lsn;
+    res->duration_ms = b->m.duration_ms;
+    res->checkpoint_lsn = b->m.checkpoint_lsn;
+    res->end_lsn = b->m.end_lsn;
+    res->files = (unsigned)b->m.file_count;
+    if (b->m.binlog_enabled) {
+        snprintf(res->binlog_file, sizeof(res->binlog_file), "%s", b->m.binlog_file);
+        res->binlog_pos = b->m.binlog_pos;
+        snprintf(res->gtid, sizeof(res->gtid), "%s", b->m.gtid ? b->m.gtid : "");
+    }
+out:
+    eng_file_list_free(&innodb);
+    eng_file_list_free(&innodb_now);
+    eng_file_list_free(&other);
+    return rc;
+}
+
+int eng_backup_run(const struct eng_backup_opts *opts, struct eng_backup_result *result,
+                   struct ibs_err *err)
+{
+    struct backup b;
+    memset(&b, 0, sizeof(b));
+    memset(result, 0, sizeof(*result));
+    b.opts = opts;
+    eng_manifest_init(&b.m);
+
+    int rc = run(&b, result, err);
+
+    struct ibs_err cleanup_err;
+    if (b.monitor.running) {
+        int mrc = eng_monitor_stop(&b.monitor, &cleanup_err);
+        if (mrc && rc)
+            *err = cleanup_err; /* the overwritten log is the cause, not the cancel it caused */
+    }
+    if (rc) {
+        atomic_store(opts->cancel, true);
+        eng_redo_tail_abort(b.tail);
+        eng_pack_writer_abort(b.packs);
+        remove_partial(&b);
+    }
+    if (b.stage_started && eng_server_backup_stage(b.session, ENG_STAGE_END, &cleanup_err) != 0)
+        IBS_WARN("backup", "BACKUP STAGE END failed: %s", cleanup_err.msg);
+    io_throttle_free(b.throttle);
+    eng_server_close(b.watch);
+    eng_server_close(b.session);
+    eng_manifest_free(&b.m);
+    return rc;
+}

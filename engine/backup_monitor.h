@@ -1,0 +1,44 @@
+/* The backup's watchdog: a thread that polls the server's current LSN on its
+ * own connection, compares it with what the redo tailer has copied (the redo
+ * headroom), slows the page copier down when the headroom runs low, fails the
+ * backup when the server overwrote log that was not copied, and reports
+ * progress. Private to engine/. */
+#ifndef IBS_ENGINE_BACKUP_MONITOR_H
+#define IBS_ENGINE_BACKUP_MONITOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "engine/copier.h"
+#include "engine/redo_tail.h"
+#include "engine/server.h"
+
+struct io_throttle;
+
+struct eng_monitor {
+    struct eng_server *conn;      /* its own connection */
+    struct eng_redo_tail *tail;
+    uint64_t capacity;            /* redo log capacity in bytes */
+    struct io_throttle *throttle; /* the copier's, may be NULL */
+    uint64_t throttle_bps;        /* the user's limit (0 = none) */
+    struct eng_copy_stats *stats;
+    atomic_bool *cancel;
+    bool progress_tty;
+
+    pthread_t thread;
+    bool running;
+    atomic_bool stop;
+    _Atomic uint64_t server_lsn;  /* last polled */
+    _Atomic uint64_t min_headroom;
+    pthread_mutex_t lock;         /* guards failure */
+    struct ibs_err failure;       /* the backup must fail: log overwritten */
+};
+
+int eng_monitor_start(struct eng_monitor *m, struct ibs_err *err);
+/* Stops the thread; returns the failure it saw, if any. */
+int eng_monitor_stop(struct eng_monitor *m, struct ibs_err *err);
+
+#endif

@@ -1,0 +1,383 @@
+/* The redo tailer (see redo_tail.h). */
+#include "engine/redo_tail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "engine/frame.h"
+#include "engine/pack.h"
+#include "io/codec.h"
+#include "redo/log.h"
+#include "redo/mtr.h"
+
+#define WINDOW_MIN (64u << 10)
+#define WINDOW_MAX (8u << 20)
+/* A mini-transaction is at most 1 MiB of records plus its trailer (log0recv.h). */
+#define MTR_MAX ((1u << 20) + 16)
+#define IDLE_FLUSH_NS 200000000L
+
+struct eng_redo_tail {
+    struct eng_redo_tail_opts opts;
+    int fd;
+    struct redo_log_geom geom;
+    uint64_t file_size;
+    struct eng_redo_tail_info info;
+
+    pthread_t thread;
+    bool running;
+    atomic_bool quit;           /* finish or abort asked the thread to end */
+    atomic_bool done;           /* the thread has ended */
+    _Atomic uint64_t copied_lsn;
+    _Atomic uint64_t target_lsn; /* stop once copied through this (0: keep going) */
+    struct timespec started;
+
+    /* Owned by the thread until it ends. */
+    struct eng_pack_writer *packs;
+    struct io_codec *codec;
+    struct eng_frame_list frames;
+    uint8_t *window;
+    uint8_t *out;       /* mtrs waiting to become a frame */
+    size_t out_len, out_cap;
+    uint64_t out_lsn;   /* LSN of out[0] */
+    uint8_t *frame;
+    size_t frame_cap;
+    struct ibs_err failure; /* set by the thread before done */
+};
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int flush_out(struct eng_redo_tail *t, struct ibs_err *err)
+{
+    if (t->out_len == 0)
+        return 0;
+    struct eng_frame_header h = {.kind = ENG_FRAME_REDO, .offset = t->out_lsn};
+    size_t frame_len;
+    int rc = eng_frame_encode(t->codec, &h, t->out, t->out_len, t->frame, t->frame_cap,
+                              &frame_len, err);
+    if (rc)
+        return rc;
+    struct eng_frame_loc loc;
+    rc = eng_pack_append(t->packs, t->frame, frame_len, &loc, err);
+    if (rc)
+        return ibs_err_wrap(err, "storing redo log");
+    struct eng_frame_ref ref = {.pack = loc.pack,
+                                .pack_offset = loc.offset,
+                                .frame_len = (uint32_t)frame_len,
+                                .offset = t->out_lsn,
+                                .raw_len = (uint32_t)t->out_len,
+                                .xxh3 = h.xxh3};
+    rc = eng_frame_list_add(&t->frames, &ref, err);
+    t->out_lsn += t->out_len;
+    t->out_len = 0;
+    return rc;
+}
+
+/* Reads want bytes of the circular log starting at lsn into the window. */
+static int read_window(struct eng_redo_tail *t, uint64_t lsn, size_t want, struct ibs_err *err)
+{
+    uint64_t off = redo_log_offset(&t->geom, lsn);
+    size_t first = want;
+    if (off + first > t->file_size)
+        first = (size_t)(t->file_size - off);
+    size_t done = 0;
+    while (done < want) {
+        uint64_t at = done < first ? off + done : REDO_LOG_START_OFFSET + (done - first);
+        size_t len = done < first ? first - done : want - done;
+        ssize_t got = pread(t->fd, t->window + done, len, (off_t)at);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return ibs_err_sys(err, IBS_E_IO, errno, "read %s", t->opts.log_path);
+        }
+        if (got == 0)
+            return ibs_err_set(err, IBS_E_REDO, "%s shrank while it was being read",
+                               t->opts.log_path);
+        done += (size_t)got;
+    }
+    return 0;
+}
+
+static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
+{
+    uint64_t lsn = t->info.checkpoint_lsn;
+    size_t want = WINDOW_MIN;
+    struct timespec last_flush;
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &last_flush);
+    for (;;) {
+        if (atomic_load(t->opts.cancel) && !atomic_load(&t->quit))
+            return ibs_err_set(err, IBS_E_INTERRUPTED, "redo copy cancelled");
+        if (want > t->geom.capacity)
+            want = (size_t)t->geom.capacity;
+        if ((rc = read_window(t, lsn, want, err)) != 0)
+            return rc;
+        size_t pos = 0;
+        bool need_more = false;
+        while (pos < want) {
+            struct redo_mtr m;
+            enum redo_mtr_status st = redo_mtr_scan(&t->geom, t->window + pos, want - pos, lsn, &m);
+            if (st == REDO_MTR_NEED_MORE) {
+                need_more = true;
+                break;
+            }
+            if (st != REDO_MTR_OK)
+                break;
+            if (t->out_len + m.len > t->out_cap && (rc = flush_out(t, err)) != 0)
+                return rc;
+            memcpy(t->out + t->out_len, t->window + pos, m.len);
+            /* The backup log never wraps: every end byte is that of lap 0 (§5.5). */
+            t->out[t->out_len + redo_mtr_end_byte_offset(&m)] = 1;
+            t->out_len += m.len;
+            pos += m.len;
+            lsn += m.len;
+        }
+        atomic_store(&t->copied_lsn, lsn);
+
+        uint64_t target = atomic_load(&t->target_lsn);
+        bool finishing = atomic_load(&t->quit);
+        if (t->out_len >= t->opts.frame_bytes || (finishing && lsn >= target)) {
+            if ((rc = flush_out(t, err)) != 0)
+                return rc;
+            clock_gettime(CLOCK_MONOTONIC, &last_flush);
+        }
+        if (finishing && (lsn >= target || target == 0))
+            return 0;
+        if (pos == 0 || (pos < want / 2 && !need_more)) {
+            /* Caught up: store what waits after a while, then poll again. */
+            if (t->out_len > 0 && seconds_since(&last_flush) * 1e9 > IDLE_FLUSH_NS) {
+                if ((rc = flush_out(t, err)) != 0)
+                    return rc;
+                clock_gettime(CLOCK_MONOTONIC, &last_flush);
+            }
+            if (pos == 0 && need_more && want < WINDOW_MAX)
+                want *= 2; /* one mtr larger than the window */
+            else if (pos == 0) {
+                struct timespec pause = {0, (long)t->opts.poll_us * 1000L};
+                nanosleep(&pause, NULL);
+            }
+        } else if (want < WINDOW_MAX) {
+            want *= 2; /* the log is busy: read in larger chunks */
+        }
+    }
+}
+
+static void *tail_main(void *arg)
+{
+    struct eng_redo_tail *t = arg;
+    struct ibs_err err;
+    ibs_err_clear(&err);
+    if (tail_loop(t, &err) != 0) {
+        t->failure = err;
+        if (err.code != IBS_E_INTERRUPTED)
+            atomic_store(t->opts.cancel, true);
+    }
+    atomic_store(&t->done, true);
+    return NULL;
+}
+
+static void tail_free(struct eng_redo_tail *t)
+{
+    if (t->fd >= 0)
+        close(t->fd);
+    eng_pack_writer_abort(t->packs);
+    io_codec_free(t->codec);
+    free(t->frames.refs);
+    free(t->window);
+    free(t->out);
+    free(t->frame);
+    free(t);
+}
+
+static int read_start(struct eng_redo_tail *t, struct ibs_err *err)
+{
+    uint8_t head[REDO_LOG_START_OFFSET];
+    struct redo_log_header hdr;
+    struct redo_checkpoint ckpt;
+    struct stat st;
+
+    t->fd = open(t->opts.log_path, O_RDONLY | O_CLOEXEC);
+    if (t->fd < 0)
+        return ibs_err_sys(err, IBS_E_IO, errno,
+                           "open %s (run ibstream as the server's OS user or a member of its "
+                           "group)",
+                           t->opts.log_path);
+    if (fstat(t->fd, &st) != 0)
+        return ibs_err_sys(err, IBS_E_IO, errno, "stat %s", t->opts.log_path);
+    if (pread(t->fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
+        return ibs_err_set(err, IBS_E_REDO, "%s is too short to be a redo log",
+                           t->opts.log_path);
+    int rc = redo_log_header_parse(head, sizeof(head), &hdr, err);
+    if (!rc)
+        rc = redo_log_find_checkpoint(head, sizeof(head), hdr.first_lsn, &ckpt, err);
+    if (!rc)
+        rc = redo_log_geom_init(&t->geom, &hdr, (uint64_t)st.st_size, err);
+    if (rc)
+        return ibs_err_wrap(err, "%s", t->opts.log_path);
+    if (redo_log_format_encrypted(hdr.format))
+        return ibs_err_set(err, IBS_E_SERVER,
+                           "%s: the redo log is encrypted (innodb_encrypt_log=ON); ibstream "
+                           "cannot back up encrypted redo logs yet",
+                           t->opts.log_path);
+    t->file_size = (uint64_t)st.st_size;
+    t->info.format_id = head[0] << 24 | head[1] << 16 | head[2] << 8 | head[3];
+    t->info.checkpoint_lsn = ckpt.checkpoint_lsn;
+    t->info.checkpoint_end_lsn = ckpt.end_lsn;
+    t->info.capacity = t->geom.capacity;
+    t->info.first_lsn = hdr.first_lsn;
+    return 0;
+}
+
+int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_tail **out,
+                        struct eng_redo_tail_info *info, struct ibs_err *err)
+{
+    struct eng_redo_tail *t = calloc(1, sizeof(*t));
+    int rc;
+    if (!t)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    t->fd = -1;
+    t->opts = *opts;
+    if (!t->opts.frame_bytes)
+        t->opts.frame_bytes = 4u << 20;
+    if (!t->opts.poll_us)
+        t->opts.poll_us = 1000;
+    if ((rc = read_start(t, err)) != 0)
+        goto fail;
+    t->out_cap = t->opts.frame_bytes + MTR_MAX;
+    t->frame_cap = eng_frame_bound(t->out_cap);
+    t->window = malloc(WINDOW_MAX);
+    t->out = malloc(t->out_cap);
+    t->frame = malloc(t->frame_cap);
+    if (!t->window || !t->out || !t->frame) {
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+        goto fail;
+    }
+    if (!(t->codec = io_codec_new(opts->compress_level, err))) {
+        rc = err->code;
+        goto fail;
+    }
+    if ((rc = eng_pack_writer_new(opts->store, opts->prefix, 0, &t->packs, err)) != 0)
+        goto fail;
+    t->out_lsn = t->info.checkpoint_lsn;
+    atomic_init(&t->copied_lsn, t->info.checkpoint_lsn);
+    atomic_init(&t->target_lsn, 0);
+    atomic_init(&t->quit, false);
+    atomic_init(&t->done, false);
+    ibs_err_clear(&t->failure);
+    clock_gettime(CLOCK_MONOTONIC, &t->started);
+    if (pthread_create(&t->thread, NULL, tail_main, t) != 0) {
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "cannot start the redo tailer thread");
+        goto fail;
+    }
+    t->running = true;
+    *info = t->info;
+    *out = t;
+    return 0;
+fail:
+    tail_free(t);
+    return rc;
+}
+
+uint64_t eng_redo_tail_lsn(struct eng_redo_tail *t)
+{
+    return atomic_load(&t->copied_lsn);
+}
+
+double eng_redo_tail_rate(struct eng_redo_tail *t)
+{
+    double secs = seconds_since(&t->started);
+    uint64_t copied = atomic_load(&t->copied_lsn) - t->info.checkpoint_lsn;
+    return secs > 0 ? (double)copied / secs : 0;
+}
+
+static void stop_thread(struct eng_redo_tail *t)
+{
+    if (t->running) {
+        pthread_join(t->thread, NULL);
+        t->running = false;
+    }
+}
+
+int eng_redo_tail_finish(struct eng_redo_tail *t, uint64_t target_lsn, unsigned timeout_ms,
+                         struct eng_frame_list *frames, struct eng_pack_ref **packs,
+                         size_t *pack_count, uint64_t *end_lsn, struct ibs_err *err)
+{
+    int rc = 0;
+    atomic_store(&t->target_lsn, target_lsn);
+    atomic_store(&t->quit, true);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (!atomic_load(&t->done) && seconds_since(&t0) * 1000 < timeout_ms) {
+        struct timespec pause = {0, 2000000L};
+        nanosleep(&pause, NULL);
+    }
+    if (!atomic_load(&t->done)) {
+        uint64_t at = atomic_load(&t->copied_lsn);
+        atomic_store(&t->target_lsn, 0); /* let the thread end now */
+        stop_thread(t);
+        rc = ibs_err_set(err, IBS_E_REDO,
+                         "the redo log was copied only up to LSN %llu, not to the backup's end "
+                         "LSN %llu, within %u s: the log at that position is unreadable or was "
+                         "overwritten (try a larger innodb_log_file_size)",
+                         (unsigned long long)at, (unsigned long long)target_lsn,
+                         timeout_ms / 1000);
+        tail_free(t);
+        return rc;
+    }
+    stop_thread(t);
+    if (t->failure.code) {
+        *err = t->failure;
+        rc = err->code;
+        tail_free(t);
+        return rc;
+    }
+    struct eng_pack_info *info = NULL;
+    size_t count = 0;
+    struct eng_pack_writer *pw = t->packs;
+    t->packs = NULL;
+    rc = eng_pack_writer_finish(pw, &info, &count, err);
+    if (rc) {
+        tail_free(t);
+        return rc;
+    }
+    *packs = calloc(count ? count : 1, sizeof(**packs));
+    if (!*packs) {
+        eng_pack_info_free(info, count);
+        tail_free(t);
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < count; i++) {
+        (*packs)[i].key = info[i].key;
+        (*packs)[i].size = info[i].size;
+        info[i].key = NULL;
+    }
+    eng_pack_info_free(info, count);
+    *pack_count = count;
+    *frames = t->frames;
+    memset(&t->frames, 0, sizeof(t->frames));
+    *end_lsn = atomic_load(&t->copied_lsn);
+    tail_free(t);
+    return 0;
+}
+
+void eng_redo_tail_abort(struct eng_redo_tail *t)
+{
+    if (!t)
+        return;
+    atomic_store(&t->target_lsn, 0);
+    atomic_store(&t->quit, true);
+    stop_thread(t);
+    tail_free(t);
+}
