@@ -104,24 +104,28 @@ static enum redo_page_algo legacy_match(const uint8_t *page, size_t ps, uint32_t
 }
 
 /* Legacy encrypted page: key version at 26, checksum of the encrypted image at
- * 30 (fil_space_verify_crypt_checksum()). Page 0 is never encrypted but
- * ibdata1's may carry an old flush LSN at 26. */
-static bool legacy_crypt_ok(const uint8_t *page, size_t ps, size_t zip_size,
-                            struct redo_page_verdict *v)
+ * 30 (fil_space_verify_crypt_checksum()); the checksum at 0 is that of the
+ * plaintext and cannot be checked without the key. Page 0 is never encrypted
+ * but ibdata1's may carry an old flush LSN at 26, nor is the TRX_SYS page. The
+ * server clears 26..33 on every page it writes in clear (buf_page_encrypt()),
+ * so a non-zero key version means encrypted. Returns -1 when the page does not
+ * look encrypted, else 0 or IBS_E_INTEGRITY with the verdict filled in. */
+static int legacy_crypt_check(const uint8_t *page, size_t ps, size_t zip_size,
+                              struct redo_page_verdict *v)
 {
-    if (redo_page_get_page_no(page) == 0 ||
-        !redo_be32(page + FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION))
-        return false;
+    uint32_t page_no = redo_page_get_page_no(page);
+    if (page_no == 0 || !redo_be32(page + FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION) ||
+        (page_no == FSP_TRX_SYS_PAGE_NO && redo_page_get_space_id(page) == TRX_SYS_SPACE))
+        return -1;
+    v->encrypted = true;
     uint32_t stored = redo_be32(page + FIL_PAGE_FILE_FLUSH_LSN_OR_KEY_VERSION + 4);
     uint32_t computed = zip_size ? redo_page_checksum_zip_crc32(page, zip_size)
                                  : redo_page_checksum_crc32(page, ps);
-    if (stored != computed && stored != BUF_NO_CHECKSUM_MAGIC &&
-        stored != (zip_size ? redo_page_checksum_zip_adler32(page, zip_size)
+    if (stored == computed || stored == BUF_NO_CHECKSUM_MAGIC ||
+        stored == (zip_size ? redo_page_checksum_zip_adler32(page, zip_size)
                             : redo_page_checksum_innodb_new(page, ps)))
-        return false;
-    v->encrypted = true;
-    valid(v, REDO_PAGE_ALGO_CRYPT_CRC32, stored, computed);
-    return true;
+        return valid(v, REDO_PAGE_ALGO_CRYPT_CRC32, stored, computed);
+    return corrupt(v, REDO_PAGE_CHECKSUM_MISMATCH, REDO_PAGE_ALGO_CRYPT_CRC32, stored, computed);
 }
 
 static int validate_legacy(const uint8_t *page, size_t ps, uint32_t fsp_flags,
@@ -148,8 +152,11 @@ static int validate_legacy(const uint8_t *page, size_t ps, uint32_t fsp_flags,
             return valid(v, REDO_PAGE_ALGO_NONE, 0, 0);
         }
         int rc = validate_zip(page, zip_size, v);
-        if (rc && legacy_crypt_ok(page, ps, zip_size, v))
-            return 0;
+        if (rc) {
+            int crypt = legacy_crypt_check(page, ps, zip_size, v);
+            if (crypt >= 0)
+                return crypt;
+        }
         return rc;
     }
 
@@ -174,8 +181,9 @@ static int validate_legacy(const uint8_t *page, size_t ps, uint32_t fsp_flags,
     enum redo_page_algo algo = legacy_match(page, ps, f1, f2, crc32);
     if (algo != REDO_PAGE_ALGO_NONE)
         return valid(v, algo, f1, algo == REDO_PAGE_ALGO_CRC32 ? crc32 : f1);
-    if (legacy_crypt_ok(page, ps, 0, v))
-        return 0;
+    int crypt = legacy_crypt_check(page, ps, 0, v);
+    if (crypt >= 0)
+        return crypt;
     /* Report the field that disagrees with crc32, the format 10.11 writes. */
     return corrupt(v, REDO_PAGE_CHECKSUM_MISMATCH, REDO_PAGE_ALGO_CRC32, f1 != crc32 ? f1 : f2,
                    crc32);

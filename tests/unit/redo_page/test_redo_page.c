@@ -47,6 +47,11 @@ static const struct fixture fixtures[] = {
     {"crc4k_plain", 5, 0xe1, 162, 256, 4096, 4096, 0, false, false, 0},
     {"fc64k_ibdata1", 0, 0x17, 1216, 576, 65536, 65536, 0, true, false, 0},
     {"fc64k_plain", 5, 0x17, 15, 64, 65536, 65536, 0, true, false, 0},
+    /* ENCRYPTED=YES with file_key_management, key id 1 */
+    {"enc16_plain", 5, 0x15, 39, 64, 16384, 16384, 0, true, false, 0},
+    {"enc16_zip", 6, 0x29, 21, 64, 16384, 8192, 8192, false, false, 0},
+    {"enccrc16_plain", 5, 0x21, 39, 64, 16384, 16384, 0, false, false, 0},
+    {"enccrc16_zip", 6, 0x29, 21, 64, 16384, 8192, 8192, false, false, 0},
 };
 #define N_FIXTURES (sizeof fixtures / sizeof fixtures[0])
 
@@ -69,6 +74,20 @@ static uint8_t *load(const char *name, const char *ext, size_t *len)
     buf[n] = 0;
     *len = (size_t)n;
     return buf;
+}
+
+static bool encrypted_set(const struct fixture *fx)
+{
+    return strncmp(fx->name, "enc", 3) == 0;
+}
+
+/* What the page says about itself: full_crc32 key version at 0, legacy key
+ * version at 26 (never on page 0). */
+static bool page_encrypted(const struct fixture *fx, const uint8_t *page)
+{
+    if (fx->full_crc32)
+        return redo_be32(page) != 0;
+    return redo_page_get_page_no(page) != 0 && redo_be32(page + 26) != 0;
 }
 
 static void test_flags_and_fsp_header(void **state)
@@ -95,7 +114,13 @@ static void test_flags_and_fsp_header(void **state)
         assert_int_equal(info.page_compressed, fx->page_compressed);
         assert_int_equal(info.compression_algo, fx->algo);
         assert_int_equal(info.file_pages, len / fx->physical);
-        assert_false(info.crypt_data);
+        if (encrypted_set(fx)) {
+            assert_true(info.crypt_data);
+            assert_int_equal(info.crypt_type, CRYPT_SCHEME_1);
+            assert_int_equal(info.crypt_key_id, 1);
+        } else {
+            assert_false(info.crypt_data);
+        }
         assert_int_equal(redo_fsp_flags_validate(fx->flags, &err), 0);
         free(buf);
     }
@@ -160,7 +185,11 @@ static void test_real_pages_validate(void **state)
             assert_true(v.ok);
             assert_false(v.empty);
             assert_int_equal(v.page_no, p);
-            if (fx->zip) {
+            /* Every page but page 0 of an encrypted table is encrypted here. */
+            assert_int_equal(v.encrypted, encrypted_set(fx) && p != 0);
+            if (v.encrypted && !fx->full_crc32) {
+                assert_int_equal(v.algo, REDO_PAGE_ALGO_CRYPT_CRC32);
+            } else if (fx->zip) {
                 assert_int_equal(v.algo, REDO_PAGE_ALGO_ZIP_CRC32);
             } else if (fx->full_crc32) {
                 assert_int_equal(v.algo, REDO_PAGE_ALGO_FULL_CRC32);
@@ -182,6 +211,16 @@ static void test_real_pages_validate(void **state)
  * skips 16..23 and 26..33; full_crc32 page_compressed images end at their size. */
 static bool uncovered(const struct fixture *fx, const uint8_t *page, size_t off)
 {
+    size_t ps = fx->physical;
+    /* Legacy encrypted: only the post-encryption checksum at 30 is checked; the
+     * plaintext checksum fields and the key version are not covered by it. */
+    if (!fx->full_crc32 && page_encrypted(fx, page)) {
+        if (off < 4 || (off >= 26 && off < 30))
+            return true;
+        if (fx->zip)
+            return off >= 16 && off < 24;
+        return (off >= 34 && off < 38) || (off >= ps - 8 && off < ps - 4);
+    }
     if (fx->zip)
         return (off >= 16 && off < 24) || (off >= 26 && off < 34);
     if (fx->full_crc32) {
@@ -232,7 +271,12 @@ static void flip_page(const struct fixture *fx, const uint8_t *orig, uint32_t pa
             continue;
         }
         assert_int_equal(v.reason, REDO_PAGE_CHECKSUM_MISMATCH);
-        if (fx->zip) {
+        if (!fx->full_crc32 && page_encrypted(fx, orig)) {
+            assert_int_equal(v.algo, REDO_PAGE_ALGO_CRYPT_CRC32);
+            assert_int_equal(v.stored, redo_be32(page + 30));
+            assert_int_equal(v.computed, fx->zip ? redo_page_checksum_zip_crc32(page, ps)
+                                                 : redo_page_checksum_crc32(page, ps));
+        } else if (fx->zip) {
             assert_int_equal(v.stored, redo_be32(page));
             assert_int_equal(v.computed, redo_page_checksum_zip_crc32(page, ps));
         } else if (fx->full_crc32) {
@@ -318,6 +362,8 @@ static void test_set_lsn_update_checksum_round_trip(void **state)
             uint16_t type = redo_page_get_type(orig);
             if (type == FIL_PAGE_PAGE_COMPRESSED)
                 continue; /* legacy images have no checksum to rewrite */
+            if (page_encrypted(fx, orig))
+                continue; /* the checksum of a ciphertext is the encryptor's job */
             memcpy(page, orig, ps);
             uint64_t lsn = redo_page_get_lsn(page);
             bool compressed = fx->full_crc32 && (type & 0x8000);
