@@ -186,7 +186,9 @@ struct redo_fsp_info {
  * shorter: 64 KiB covers every format), file_size is the file's size.
  * Checks: page number 0, space id in FIL header = FSP_SPACE_ID, flags valid,
  * a file that holds at least one page, and page 0's checksum. Fails with
- * IBS_E_INTEGRITY and a message naming the cause (the caller prefixes the file).
+ * IBS_E_INTEGRITY and a message naming the cause (the caller prefixes the file);
+ * in a hot copy page 0 may be read while the server writes it: read again
+ * before giving up, as for any page.
  * The second and later files of a multi-file system tablespace have no FSP
  * header: their page size is that of the first file. */
 int redo_fsp_read_page0(const uint8_t *buf, size_t len, uint64_t file_size,

@@ -178,9 +178,9 @@ void redo_page_update_checksum(uint8_t *page, size_t physical_size, uint32_t fsp
 
 /* --- page types and page_compressed images (page_type.c) --------------- */
 
-/* "INDEX", "UNDO_LOG", "FSP_HDR", ...; "PAGE_COMPRESSED(full_crc32)" for a
- * full_crc32 compressed image; "UNKNOWN(0x....)"-style names are not built
- * here: unknown values give NULL so the caller can print the number. */
+/* "INDEX", "UNDO_LOG", "FSP_HDR", ...; "PAGE_COMPRESSED_FCRC32" for a
+ * full_crc32 compressed image (type bit 15 set). Unknown values give NULL so
+ * the caller can print the number. */
 const char *redo_page_type_name(uint16_t type);
 
 /* Whether FIL_PAGE_TYPE is one the server writes (fil_page_type_validate()
