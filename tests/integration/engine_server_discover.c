@@ -62,7 +62,7 @@ static void exec_or_die(struct eng_server *s, const char *sql)
 
 static void setup(struct eng_server *root, const char *remote_dir)
 {
-    char sql[1024];
+    char sql[PATH_MAX + 256];
 
     exec_or_die(root, "CREATE DATABASE ibs_d1");
     exec_or_die(root, "CREATE DATABASE ibs_d2");
@@ -96,7 +96,7 @@ static void setup(struct eng_server *root, const char *remote_dir)
  * which must be skipped. */
 static void plant_files(const char *datadir)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX + 64];
     unsigned char page[16384] = {0};
     FILE *f;
 
