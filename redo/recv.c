@@ -1,0 +1,421 @@
+/* The redo record collector: page records per page in LSN order, file events,
+ * page-0 size and flags. Records live in an arena that is dropped per batch. */
+#include "redo/recv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Page-0 fields (fsp0fsp.h): FSP_HEADER_OFFSET 38 + FSP_SIZE 8 / FSP_SPACE_FLAGS 16. */
+#define FSP_HEADER_SIZE_OFFSET 46
+#define FSP_HEADER_FLAGS_OFFSET 54
+
+#define ARENA_CHUNK (256u * 1024)
+
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, size;
+    _Alignas(16) uint8_t mem[];
+};
+
+struct redo_recv {
+    uint32_t page_size;
+    /* Open addressing: slots hold page pointers, key (space_id, page_no). */
+    struct redo_recv_page **slots;
+    size_t n_slots, n_pages;
+    struct arena_chunk *arena;
+    size_t arena_bytes;
+    struct redo_recv_page **sorted; /* redo_recv_pages() result */
+    size_t n_sorted;
+    struct redo_file_event *events;
+    size_t n_events, cap_events;
+    struct redo_space_info *spaces;
+    size_t n_spaces, cap_spaces;
+};
+
+static void *arena_alloc(struct redo_recv *r, size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    struct arena_chunk *c = r->arena;
+    if (!c || c->size - c->used < size) {
+        size_t chunk = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+        c = malloc(sizeof(*c) + chunk);
+        if (!c)
+            return NULL;
+        c->next = r->arena;
+        c->used = 0;
+        c->size = chunk;
+        r->arena = c;
+        r->arena_bytes += sizeof(*c) + chunk;
+    }
+    void *p = c->mem + c->used;
+    c->used += size;
+    return p;
+}
+
+static void arena_free(struct redo_recv *r)
+{
+    while (r->arena) {
+        struct arena_chunk *next = r->arena->next;
+        free(r->arena);
+        r->arena = next;
+    }
+    r->arena_bytes = 0;
+}
+
+static size_t page_hash(uint32_t space_id, uint32_t page_no, size_t n_slots)
+{
+    uint64_t k = ((uint64_t)space_id << 32 | page_no) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(k >> 32) & (n_slots - 1);
+}
+
+static struct redo_recv_page **slot_of(const struct redo_recv *r, uint32_t space_id,
+                                       uint32_t page_no)
+{
+    size_t i = page_hash(space_id, page_no, r->n_slots);
+    for (;;) {
+        struct redo_recv_page *p = r->slots[i];
+        if (!p || (p->space_id == space_id && p->page_no == page_no))
+            return &r->slots[i];
+        i = (i + 1) & (r->n_slots - 1);
+    }
+}
+
+static int grow_slots(struct redo_recv *r, struct ibs_err *err)
+{
+    size_t n = r->n_slots * 2;
+    struct redo_recv_page **old = r->slots;
+    size_t old_n = r->n_slots;
+    r->slots = calloc(n, sizeof(*r->slots));
+    if (!r->slots) {
+        r->slots = old;
+        return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for the page table");
+    }
+    r->n_slots = n;
+    for (size_t i = 0; i < old_n; i++)
+        if (old[i])
+            *slot_of(r, old[i]->space_id, old[i]->page_no) = old[i];
+    free(old);
+    return 0;
+}
+
+struct redo_recv *redo_recv_new(uint32_t page_size, struct ibs_err *err)
+{
+    if (page_size < 4096 || page_size > 65536 || (page_size & (page_size - 1))) {
+        ibs_err_set(err, IBS_E_INTERNAL, "redo: invalid page size %u", page_size);
+        return NULL;
+    }
+    struct redo_recv *r = calloc(1, sizeof(*r));
+    if (r) {
+        r->n_slots = 1024;
+        r->slots = calloc(r->n_slots, sizeof(*r->slots));
+    }
+    if (!r || !r->slots) {
+        free(r);
+        ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory");
+        return NULL;
+    }
+    r->page_size = page_size;
+    return r;
+}
+
+void redo_recv_free(struct redo_recv *r)
+{
+    if (!r)
+        return;
+    arena_free(r);
+    free(r->slots);
+    free(r->sorted);
+    for (size_t i = 0; i < r->n_events; i++) {
+        free(r->events[i].name);
+        free(r->events[i].new_name);
+    }
+    free(r->events);
+    free(r->spaces);
+    free(r);
+}
+
+size_t redo_recv_mem_used(const struct redo_recv *r)
+{
+    return r->arena_bytes + r->n_slots * sizeof(*r->slots);
+}
+
+size_t redo_recv_page_count(const struct redo_recv *r)
+{
+    return r->n_pages;
+}
+
+const struct redo_recv_page *redo_recv_page_find(const struct redo_recv *r, uint32_t space_id,
+                                                 uint32_t page_no)
+{
+    struct redo_recv_page *p = *slot_of(r, space_id, page_no);
+    return p && p->head ? p : NULL;
+}
+
+void redo_recv_clear_pages(struct redo_recv *r)
+{
+    arena_free(r);
+    memset(r->slots, 0, r->n_slots * sizeof(*r->slots));
+    r->n_pages = 0;
+    free(r->sorted);
+    r->sorted = NULL;
+    r->n_sorted = 0;
+}
+
+const struct redo_file_event *redo_recv_file_events(const struct redo_recv *r, size_t *n)
+{
+    *n = r->n_events;
+    return r->events;
+}
+
+const struct redo_space_info *redo_recv_spaces(const struct redo_recv *r, size_t *n)
+{
+    *n = r->n_spaces;
+    return r->spaces;
+}
+
+static int cmp_page(const void *a, const void *b)
+{
+    const struct redo_recv_page *x = *(struct redo_recv_page *const *)a;
+    const struct redo_recv_page *y = *(struct redo_recv_page *const *)b;
+    if (x->space_id != y->space_id)
+        return x->space_id < y->space_id ? -1 : 1;
+    return x->page_no < y->page_no ? -1 : x->page_no > y->page_no;
+}
+
+int redo_recv_pages(struct redo_recv *r, struct redo_recv_page *const **pages, size_t *n,
+                    struct ibs_err *err)
+{
+    free(r->sorted);
+    r->n_sorted = 0;
+    r->sorted = malloc((r->n_pages ? r->n_pages : 1) * sizeof(*r->sorted));
+    if (!r->sorted)
+        return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory sorting %zu pages",
+                           r->n_pages);
+    for (size_t i = 0; i < r->n_slots; i++)
+        if (r->slots[i] && r->slots[i]->head)
+            r->sorted[r->n_sorted++] = r->slots[i];
+    qsort(r->sorted, r->n_sorted, sizeof(*r->sorted), cmp_page);
+    *pages = r->sorted;
+    *n = r->n_sorted;
+    return 0;
+}
+
+static struct redo_space_info *space_info(struct redo_recv *r, uint32_t space_id,
+                                          struct ibs_err *err)
+{
+    for (size_t i = 0; i < r->n_spaces; i++)
+        if (r->spaces[i].space_id == space_id)
+            return &r->spaces[i];
+    if (r->n_spaces == r->cap_spaces) {
+        size_t cap = r->cap_spaces ? r->cap_spaces * 2 : 16;
+        void *p = realloc(r->spaces, cap * sizeof(*r->spaces));
+        if (!p) {
+            ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory");
+            return NULL;
+        }
+        r->spaces = p;
+        r->cap_spaces = cap;
+    }
+    struct redo_space_info *s = &r->spaces[r->n_spaces++];
+    memset(s, 0, sizeof(*s));
+    s->space_id = space_id;
+    return s;
+}
+
+static char *dup_name(const char *name, uint32_t len)
+{
+    char *s = malloc(len + 1);
+    if (s) {
+        memcpy(s, name, len);
+        s[len] = 0;
+    }
+    return s;
+}
+
+static int add_event(struct redo_recv *r, const struct redo_rec *rec, enum redo_file_op op,
+                     const struct redo_mtr *mtr, struct ibs_err *err)
+{
+    if (r->n_events == r->cap_events) {
+        size_t cap = r->cap_events ? r->cap_events * 2 : 64;
+        void *p = realloc(r->events, cap * sizeof(*r->events));
+        if (!p)
+            return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for file events");
+        r->events = p;
+        r->cap_events = cap;
+    }
+    struct redo_file_event *e = &r->events[r->n_events];
+    memset(e, 0, sizeof(*e));
+    e->op = op;
+    e->space_id = rec->space_id;
+    e->lsn = rec->lsn;
+    e->end_lsn = mtr->lsn + mtr->len;
+    e->checkpoint_lsn = rec->checkpoint_lsn;
+    if (op == REDO_FILE_OP_TRUNCATE)
+        e->size = rec->page_no;
+    if (rec->name && !(e->name = dup_name(rec->name, rec->name_len)))
+        goto oom;
+    if (rec->new_name && !(e->new_name = dup_name(rec->new_name, rec->new_name_len)))
+        goto oom;
+    r->n_events++;
+    return 0;
+oom:
+    free(e->name);
+    return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for file events");
+}
+
+static int file_record(struct redo_recv *r, const struct redo_rec *rec, const struct redo_mtr *mtr,
+                       struct ibs_err *err)
+{
+    if (rec->padding)
+        return 0;
+    switch (rec->type) {
+    case REDO_FILE_CREATE:
+        return add_event(r, rec, REDO_FILE_OP_CREATE, mtr, err);
+    case REDO_FILE_DELETE:
+        return add_event(r, rec, REDO_FILE_OP_DELETE, mtr, err);
+    case REDO_FILE_RENAME:
+        return add_event(r, rec, REDO_FILE_OP_RENAME, mtr, err);
+    case REDO_FILE_MODIFY:
+        return add_event(r, rec, REDO_FILE_OP_MODIFY, mtr, err);
+    case REDO_FILE_CHECKPOINT:
+        return add_event(r, rec, REDO_FILE_OP_CHECKPOINT, mtr, err);
+    default:
+        return 0;
+    }
+}
+
+static struct redo_recv_page *get_page(struct redo_recv *r, uint32_t space_id, uint32_t page_no,
+                                       struct ibs_err *err)
+{
+    struct redo_recv_page **slot = slot_of(r, space_id, page_no);
+    if (*slot)
+        return *slot;
+    if ((r->n_pages + 1) * 2 > r->n_slots) {
+        if (grow_slots(r, err))
+            return NULL;
+        slot = slot_of(r, space_id, page_no);
+    }
+    struct redo_recv_page *p = arena_alloc(r, sizeof(*p));
+    if (!p) {
+        ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for page %u:%u", space_id, page_no);
+        return NULL;
+    }
+    memset(p, 0, sizeof(*p));
+    p->space_id = space_id;
+    p->page_no = page_no;
+    *slot = p;
+    r->n_pages++;
+    return p;
+}
+
+/* TRIM_PAGES: the whole tablespace is re-initialised; records of earlier mtrs
+ * are obsolete (page_recv_t::trim()). */
+static void trim_space(struct redo_recv *r, uint32_t space_id, uint64_t start_lsn)
+{
+    for (size_t i = 0; i < r->n_slots; i++) {
+        struct redo_recv_page *p = r->slots[i];
+        if (!p || p->space_id != space_id)
+            continue;
+        struct redo_recv_rec **link = &p->head;
+        p->tail = NULL;
+        p->n_recs = 0;
+        while (*link) {
+            if ((*link)->start_lsn < start_lsn) {
+                *link = (*link)->next;
+                continue;
+            }
+            p->tail = *link;
+            p->n_recs++;
+            link = &(*link)->next;
+        }
+        if (!p->head)
+            p->init = false;
+    }
+}
+
+static int page_record(struct redo_recv *r, const struct redo_rec *rec, const struct redo_mtr *mtr,
+                       struct ibs_err *err)
+{
+    if (rec->type == REDO_EXTENDED && rec->subtype == REDO_EXT_TRIM_PAGES) {
+        trim_space(r, rec->space_id, mtr->lsn);
+        return add_event(r, rec, REDO_FILE_OP_TRUNCATE, mtr, err);
+    }
+    /* Page 0 WRITEs covering all of FSP_SIZE / FSP_SPACE_FLAGS (parse_page0()). */
+    if (rec->type == REDO_WRITE && rec->page_no == 0) {
+        bool has_size = rec->offset <= FSP_HEADER_SIZE_OFFSET &&
+                        rec->offset + rec->len >= FSP_HEADER_SIZE_OFFSET + 4;
+        bool has_flags = rec->offset <= FSP_HEADER_FLAGS_OFFSET &&
+                         rec->offset + rec->len >= FSP_HEADER_FLAGS_OFFSET + 4;
+        if (has_size || has_flags) {
+            struct redo_space_info *s = space_info(r, rec->space_id, err);
+            if (!s)
+                return IBS_E_INTERNAL;
+            if (has_size) {
+                s->has_size = true;
+                s->size = redo_mach_read_4(rec->data + FSP_HEADER_SIZE_OFFSET - rec->offset);
+            }
+            if (has_flags) {
+                s->has_flags = true;
+                s->flags = redo_mach_read_4(rec->data + FSP_HEADER_FLAGS_OFFSET - rec->offset);
+            }
+        }
+    }
+    struct redo_recv_page *p = get_page(r, rec->space_id, rec->page_no, err);
+    if (!p)
+        return IBS_E_INTERNAL;
+    if (rec->type == REDO_INIT_PAGE || rec->type == REDO_FREE_PAGE) {
+        /* Everything before, even earlier in this mtr, is obsolete (will_not_read()). */
+        p->head = p->tail = NULL;
+        p->n_recs = 0;
+        p->init = true;
+        p->init_lsn = mtr->lsn;
+    }
+    struct redo_recv_rec *s = arena_alloc(r, sizeof(*s) + rec->data_len);
+    if (!s)
+        return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for page %u:%u",
+                           rec->space_id, rec->page_no);
+    s->next = NULL;
+    s->start_lsn = mtr->lsn;
+    s->end_lsn = mtr->lsn + mtr->len;
+    s->type = (uint8_t)rec->type;
+    s->subtype = rec->subtype;
+    s->offset = rec->offset;
+    s->len = rec->len;
+    s->src = rec->src;
+    s->prev = rec->prev;
+    s->shift = rec->shift;
+    s->enc_hdr = rec->enc_hdr;
+    s->hdr_c = rec->hdr_c;
+    s->data_c = rec->data_c;
+    s->hdr_size = rec->hdr_size;
+    s->data_size = rec->data_size;
+    s->data_len = rec->data_len;
+    if (rec->data_len)
+        memcpy(s->data, rec->data, rec->data_len);
+    if (p->tail)
+        p->tail->next = s;
+    else
+        p->head = s;
+    p->tail = s;
+    p->n_recs++;
+    return 0;
+}
+
+int redo_recv_add_mtr(struct redo_recv *r, const uint8_t *buf, const struct redo_mtr *mtr,
+                      enum redo_log_format format, struct ibs_err *err)
+{
+    struct redo_rec_iter it;
+    struct redo_rec rec;
+    int rc = redo_rec_iter_init(&it, mtr, buf, format, r->page_size, err);
+
+    while (!rc && redo_rec_iter_more(&it)) {
+        rc = redo_rec_next(&it, &rec, err);
+        if (rc)
+            break;
+        if (rec.type >= REDO_FILE_CREATE)
+            rc = file_record(r, &rec, mtr, err);
+        else if (rec.type != REDO_OPTION)
+            rc = page_record(r, &rec, mtr, err);
+    }
+    return rc;
+}

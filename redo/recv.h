@@ -1,0 +1,112 @@
+/* Collecting parsed redo records for apply: page records grouped by page in
+ * LSN order (hash map page id -> list), tablespace events from FILE_* and
+ * TRIM_PAGES records, and page-0 FSP_SIZE/FSP_SPACE_FLAGS writes. Follows
+ * recv_sys_t::parse_tail(), recv_sys_t::add(), page_recv_t::will_not_read(),
+ * recv_sys_t::parse_page0() and recv_sys_t::trim() (log/log0recv.cc).
+ *
+ * Memory is accounted (redo_recv_mem_used()): a caller over its budget applies
+ * the pages collected so far, writes them, calls redo_recv_clear_pages() and
+ * continues adding mini-transactions (multi-batch recovery). */
+#ifndef IBS_REDO_RECV_H
+#define IBS_REDO_RECV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "redo/log.h"
+#include "redo/mtr.h"
+
+/* One stored page record, decoded (fields as in struct redo_rec). */
+struct redo_recv_rec {
+    struct redo_recv_rec *next;
+    uint64_t start_lsn; /* of its mini-transaction */
+    uint64_t end_lsn;   /* of its mini-transaction: what FIL_PAGE_LSN becomes */
+    uint8_t type;       /* enum redo_rec_type */
+    uint8_t subtype;    /* EXTENDED, OPTION */
+    uint32_t offset, len, src;
+    uint32_t prev, shift, enc_hdr, hdr_c, data_c, hdr_size, data_size;
+    uint32_t data_len;
+    uint8_t data[]; /* WRITE data, MEMSET pattern, undo record, insert literal */
+};
+
+struct redo_recv_page {
+    uint32_t space_id, page_no;
+    /* INIT_PAGE or FREE_PAGE seen in this batch: the page need not be read;
+     * init_lsn is the start LSN of that mini-transaction. */
+    bool init;
+    uint64_t init_lsn;
+    struct redo_recv_rec *head, *tail;
+    size_t n_recs;
+};
+
+enum redo_file_op {
+    REDO_FILE_OP_CREATE,     /* FILE_CREATE name */
+    REDO_FILE_OP_DELETE,     /* FILE_DELETE name */
+    REDO_FILE_OP_RENAME,     /* FILE_RENAME name -> new_name */
+    REDO_FILE_OP_MODIFY,     /* FILE_MODIFY name */
+    REDO_FILE_OP_TRUNCATE,   /* TRIM_PAGES: truncate the file to `size` pages */
+    REDO_FILE_OP_CHECKPOINT, /* FILE_CHECKPOINT(checkpoint_lsn) */
+};
+
+struct redo_file_event {
+    enum redo_file_op op;
+    uint32_t space_id;
+    uint64_t lsn;     /* of the record */
+    uint64_t end_lsn; /* of its mini-transaction */
+    char *name;       /* NUL-terminated, owned by the collector; NULL if none */
+    char *new_name;
+    uint32_t size;           /* TRUNCATE: pages */
+    uint64_t checkpoint_lsn; /* CHECKPOINT */
+};
+
+/* Per tablespace: the last FSP_SIZE / FSP_SPACE_FLAGS logged on page 0 by a
+ * WRITE covering all 4 bytes (§3.4): files must be extended to `size` pages
+ * before pages are written. */
+struct redo_space_info {
+    uint32_t space_id;
+    bool has_size, has_flags;
+    uint32_t size, flags;
+};
+
+struct redo_recv;
+
+/* A collector for an instance with innodb_page_size page_size; NULL with err
+ * set when memory runs out or the page size is invalid. */
+struct redo_recv *redo_recv_new(uint32_t page_size, struct ibs_err *err);
+
+/* Releases everything; NULL is a no-op. */
+void redo_recv_free(struct redo_recv *recv);
+
+/* Decodes the mtr at buf (validated by redo_mtr_scan()) and stores its records.
+ * IBS_E_REDO for a corrupt record or an encrypted log; IBS_E_INTERNAL when
+ * memory runs out. On error nothing of this mtr is kept beyond what was added
+ * before the bad record (the caller should stop). */
+int redo_recv_add_mtr(struct redo_recv *recv, const uint8_t *buf, const struct redo_mtr *mtr,
+                      enum redo_log_format format, struct ibs_err *err);
+
+/* Bytes held for page records (the batch budget is checked against this). */
+size_t redo_recv_mem_used(const struct redo_recv *recv);
+
+/* Number of pages with stored records. */
+size_t redo_recv_page_count(const struct redo_recv *recv);
+
+/* The pages with stored records in ascending (space_id, page_no) order. The
+ * array belongs to recv and stays valid until the next add or clear. */
+int redo_recv_pages(struct redo_recv *recv, struct redo_recv_page *const **pages, size_t *n,
+                    struct ibs_err *err);
+
+/* Looks up one page; NULL if it has no records. */
+const struct redo_recv_page *redo_recv_page_find(const struct redo_recv *recv, uint32_t space_id,
+                                                 uint32_t page_no);
+
+/* Forgets all page records (after a batch was applied); file events and space
+ * sizes stay. */
+void redo_recv_clear_pages(struct redo_recv *recv);
+
+/* File events in log order, and per-space page-0 information. */
+const struct redo_file_event *redo_recv_file_events(const struct redo_recv *recv, size_t *n);
+const struct redo_space_info *redo_recv_spaces(const struct redo_recv *recv, size_t *n);
+
+#endif
