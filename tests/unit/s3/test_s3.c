@@ -1,5 +1,6 @@
 /* Unit tests of the S3 driver: SigV4 vectors (test_sigv4.c), part-size
- * arithmetic and credentials resolution (here). */
+ * arithmetic (here), credentials resolution (test_s3_config.c) and the request
+ * engine against a scripted loopback HTTP server (test_s3_http.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,5 +50,8 @@ int main(void)
         cmocka_unit_test(test_part_size_limits),
     };
     failed += cmocka_run_group_tests_name("s3_misc", misc, NULL, NULL);
+    failed += _cmocka_run_group_tests("s3_config", s3_config_tests, s3_config_tests_count,
+                                      s3_config_setup, s3_config_teardown);
+    failed += _cmocka_run_group_tests("s3_http", s3_http_tests, s3_http_tests_count, NULL, NULL);
     return failed ? 1 : 0;
 }

@@ -7,7 +7,12 @@
 struct CMUnitTest;
 extern const struct CMUnitTest sigv4_tests[];
 extern const size_t sigv4_tests_count;
-extern const struct CMUnitTest s3_misc_tests[];
-extern const size_t s3_misc_tests_count;
+
+extern const struct CMUnitTest s3_config_tests[];
+extern const size_t s3_config_tests_count;
+int s3_config_setup(void **state);
+int s3_config_teardown(void **state);
+extern const struct CMUnitTest s3_http_tests[];
+extern const size_t s3_http_tests_count;
 
 #endif
