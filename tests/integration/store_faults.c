@@ -140,7 +140,7 @@ static void fill(unsigned char *buf, uint64_t offset, size_t len)
 static void test_stream_survives_20pct_faults(void **state)
 {
     const uint64_t total = 23ull * MIB + 5;
-    const size_t chunk = 700 * 1024 + 3, range_len = 3 * MIB;
+    const size_t chunk = 700 * 1024 + 3, range_len = MIB;
     unsigned char *buf = malloc(range_len), *want = malloc(range_len);
     struct store *faulty, *direct;
     struct store_writer *w;
