@@ -4,6 +4,7 @@
  *   s3_cp get URL KEY > file      parallel ranged GETs
  * The endpoint comes from IBS_TEST_S3_ENDPOINT (or the AWS variables);
  * S3_CP_PART_MB sets the part size. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ static int put(struct store *s, const char *key, struct ibs_err *err)
         if (n < 0) {
             store_writer_abort(w);
             free(buf);
-            return ibs_err_sys(err, IBS_E_IO, 0, "s3_cp: read stdin");
+            return ibs_err_sys(err, IBS_E_IO, errno, "s3_cp: read stdin");
         }
         if (n == 0)
             break;
@@ -70,7 +71,7 @@ static int get(struct store *s, const char *key, unsigned parallel, struct ibs_e
         for (size_t done = 0; !rc && done < total;) {
             ssize_t w = write(STDOUT_FILENO, buf + done, total - done);
             if (w < 0)
-                rc = ibs_err_sys(err, IBS_E_IO, 0, "s3_cp: write stdout");
+                rc = ibs_err_sys(err, IBS_E_IO, errno, "s3_cp: write stdout");
             else
                 done += (size_t)w;
         }
