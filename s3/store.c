@@ -13,12 +13,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-/* The S3 driver lives in other files of this folder; a build without it still
- * links (the address is then NULL) and refuses s3:// URLs with a clear error.
- * A weak reference does not pull an archive member in by itself, so once the
- * driver exists in every build this should become a plain reference. */
-extern const struct store_driver_ops store_s3_driver __attribute__((weak));
-
 /* S3 refuses keys longer than 1024 bytes (UTF-8); the same limit everywhere
  * keeps a repository portable between drivers. */
 #define STORE_KEY_MAX 1024
@@ -232,13 +226,6 @@ int store_open(const struct store_opts *opts, struct store **out, struct ibs_err
         rc = parse_s3(url, url + 5, &root, err);
         if (rc)
             goto out;
-        if (&store_s3_driver == NULL) {
-            rc = ibs_err_set(err, IBS_E_USAGE,
-                             "store: repository URL \"%s\": this build has no S3 driver; use a "
-                             "build with S3 support or a local directory",
-                             url);
-            goto out;
-        }
         ops = &store_s3_driver;
     } else if (slen == 4 && strncasecmp(url, "file", 4) == 0) {
         if (url[7] != '/') {
