@@ -258,6 +258,9 @@ int s3_writer_write(struct store_driver_writer *w, const void *data, size_t len,
     const unsigned char *p = data;
     size_t part_size = w->store->part_size;
 
+    if (!w->cur) /* an earlier write failed: only abort remains */
+        return ibs_err_set(err, IBS_E_USAGE, "s3: PUT %s: the writer failed earlier: abort it",
+                           w->key);
     if (len > w->capacity - w->offset)
         return ibs_err_set(err, IBS_E_USAGE,
                            "s3: PUT %s: the object would exceed %llu bytes (10,000 parts of "
@@ -395,6 +398,10 @@ int s3_writer_commit(struct store_driver_writer *w, struct ibs_err *err)
 {
     int rc;
 
+    if (!w->cur && !w->started) {
+        writer_free(w);
+        return ibs_err_set(err, IBS_E_USAGE, "s3: the writer failed earlier: nothing to commit");
+    }
     if (!w->started) {
         rc = s3_put_object(w->store, w->full_key, w->key, w->cur->data, w->cur->len, err);
         writer_free(w);
