@@ -62,9 +62,7 @@ static enum eng_mfile_kind mfile_kind(enum eng_file_kind kind)
 static int check_cancel(struct backup *b, struct ibs_err *err)
 {
     if (atomic_load(b->opts->cancel)) {
-        /* The monitor or the tailer may have cancelled with the real cause. */
-        struct ibs_err cause;
-        ibs_err_clear(&cause);
+        /* The monitor may have cancelled with the real cause. */
         if (b->monitor.failure.code)
             return ibs_err_set(err, b->monitor.failure.code, "%s", b->monitor.failure.msg);
         return ibs_err_set(err, IBS_E_INTERRUPTED, "backup interrupted");
@@ -233,6 +231,8 @@ static int fill_server_fields(struct backup *b, struct ibs_err *err)
     m->server_id = b->info.server_id;
     m->page_size = b->info.page_size;
     m->log_file_size = b->info.log_file_size;
+    m->data_file_path = strdup(b->info.data_file_path);
+    m->undo_tablespaces = b->info.undo_tablespaces;
     if (!m->type || !m->server_version || !m->hostname || !m->datadir)
         return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
     return 0;
@@ -258,6 +258,7 @@ static int finish_under_block_commit(struct backup *b, struct ibs_err *err)
         b->m.gtid = strdup(pos.gtid);
     }
     uint64_t target = current > checkpoint ? current : checkpoint;
+    b->m.to_lsn = checkpoint;
     rc = eng_monitor_stop(&b->monitor, err);
     if (rc)
         return rc;

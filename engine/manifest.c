@@ -35,6 +35,7 @@ void eng_manifest_free(struct eng_manifest *m)
     free(m->server_version);
     free(m->hostname);
     free(m->datadir);
+    free(m->data_file_path);
     free(m->binlog_file);
     free(m->gtid);
     free(m->redo.refs);
@@ -145,12 +146,15 @@ int eng_manifest_to_json(const struct eng_manifest *m, char **out, size_t *len,
     json_object_object_add(server, "datadir", jstr(m->datadir));
     json_object_object_add(server, "page_size", ju64(m->page_size));
     json_object_object_add(server, "log_file_size", ju64(m->log_file_size));
+    json_object_object_add(server, "data_file_path", jstr(m->data_file_path));
+    json_object_object_add(server, "undo_tablespaces", ju64(m->undo_tablespaces));
     json_object_object_add(root, "server", server);
 
     json_object *redo = json_object_new_object();
     json_object_object_add(redo, "checkpoint_lsn", ju64(m->checkpoint_lsn));
     json_object_object_add(redo, "checkpoint_end_lsn", ju64(m->checkpoint_end_lsn));
     json_object_object_add(redo, "end_lsn", ju64(m->end_lsn));
+    json_object_object_add(redo, "to_lsn", ju64(m->to_lsn));
     json_object_object_add(redo, "log_format", ju64(m->log_format));
     json_object_object_add(redo, "packs", packs_to_json(m->redo_packs, m->redo_pack_count));
     json_object_object_add(redo, "frames", frames_to_json(&m->redo));
@@ -388,11 +392,14 @@ int eng_manifest_parse(const char *json, size_t len, struct eng_manifest *m, str
     m->datadir = get_str(&c, server, "datadir", true);
     m->page_size = (uint32_t)get_u64(&c, server, "page_size");
     m->log_file_size = get_u64(&c, server, "log_file_size");
+    m->data_file_path = get_str(&c, server, "data_file_path", true);
+    m->undo_tablespaces = (unsigned)get_u64(&c, server, "undo_tablespaces");
 
     json_object *redo = field(&c, root, "redo", json_type_object, false);
     m->checkpoint_lsn = get_u64(&c, redo, "checkpoint_lsn");
     m->checkpoint_end_lsn = get_u64(&c, redo, "checkpoint_end_lsn");
     m->end_lsn = get_u64(&c, redo, "end_lsn");
+    m->to_lsn = get_u64(&c, redo, "to_lsn");
     m->log_format = (uint32_t)get_u64(&c, redo, "log_format");
     parse_packs(&c, redo, "packs", &m->redo_packs, &m->redo_pack_count);
     parse_frames(&c, redo, &m->redo);

@@ -64,11 +64,14 @@ struct eng_manifest {
     char *datadir;
     uint32_t page_size;
     uint64_t log_file_size;
+    char *data_file_path; /* innodb_data_file_path */
+    unsigned undo_tablespaces;
 
     /* redo: the backup's log runs from checkpoint_lsn to end_lsn */
     uint64_t checkpoint_lsn;
     uint64_t checkpoint_end_lsn; /* where that checkpoint's FILE_CHECKPOINT group starts */
     uint64_t end_lsn;
+    uint64_t to_lsn;     /* the server's checkpoint at BLOCK_COMMIT: next incremental's base */
     uint32_t log_format; /* on-disk format id of the server's ib_logfile0 */
     struct eng_frame_list redo;
 

@@ -9,6 +9,8 @@
 
 const struct cli_cmd *const cli_commands[] = {
     &cmd_backup,
+    &cmd_restore,
+    &cmd_prepare,
     &cmd_help,
     &cmd_version,
     NULL,

@@ -27,6 +27,8 @@ void cli_print_command_help(const struct cli_cmd *cmd);
 int cli_setup_logging(const struct opts *o, struct ibs_err *err);
 
 extern const struct cli_cmd cmd_backup;
+extern const struct cli_cmd cmd_restore;
+extern const struct cli_cmd cmd_prepare;
 extern const struct cli_cmd cmd_help;
 extern const struct cli_cmd cmd_version;
 

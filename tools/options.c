@@ -79,6 +79,16 @@ const struct opt_def opt_defs[OPT__COUNT] = {
                       "limit reading data files to this many MB per second (0: no limit)"},
     [OPT_REDO_TIMEOUT] = {"redo-timeout", required_argument, "SECONDS", "300", false,
                           "how long the end of the backup waits for the redo copy"},
+    [OPT_BACKUP] = {"backup", required_argument, "ID", "latest", false,
+                    "the backup to use: an id from 'ibstream list', or latest"},
+    [OPT_TARGET] = {"target", required_argument, "DIR", NULL, false,
+                    "data directory to write (created if missing, must be empty)"},
+    [OPT_FORCE] = {"force", no_argument, NULL, NULL, false,
+                   "replace the contents of a non-empty target (nothing outside it)"},
+    [OPT_NO_PREPARE] = {"no-prepare", no_argument, NULL, NULL, false,
+                        "leave the raw layout that mariabackup --prepare accepts"},
+    [OPT_USE_MEMORY] = {"use-memory", required_argument, "SIZE", "1G", false,
+                        "memory for redo records before a batch is applied"},
 };
 
 void opts_env_name(const char *name, char *buf, unsigned size)

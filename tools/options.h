@@ -54,6 +54,12 @@ enum opt_id {
     OPT_COMPRESS_LEVEL,
     OPT_THROTTLE,
     OPT_REDO_TIMEOUT,
+    /* restore and prepare */
+    OPT_BACKUP,
+    OPT_TARGET,
+    OPT_FORCE,
+    OPT_NO_PREPARE,
+    OPT_USE_MEMORY,
     OPT__COUNT
 };
 

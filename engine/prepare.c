@@ -1,0 +1,396 @@
+/* Prepare: redo apply over a raw backup directory (see prepare.h). */
+#include "engine/prepare.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "engine/prepare_spaces.h"
+#include "redo/apply.h"
+#include "redo/fsp.h"
+#include "redo/log.h"
+#include "redo/page.h"
+#include "redo/mtr.h"
+#include "redo/recv.h"
+
+#define WINDOW (8u << 20)
+#define DEFAULT_USE_MEMORY (1ull << 30)
+
+struct preparer {
+    const struct eng_prepare_opts *opts;
+    struct eng_prepare_result *res;
+    struct prep_spaces spaces;
+    struct redo_recv *recv;
+    uint32_t page_size; /* innodb_page_size */
+    uint8_t *page;      /* one page buffer of up to 64 KiB */
+};
+
+/* ---- metadata files ---- */
+
+struct checkpoints {
+    char backup_type[64];
+    uint64_t from_lsn, to_lsn, last_lsn;
+};
+
+static int read_checkpoints(const char *target, struct checkpoints *cp, struct ibs_err *err)
+{
+    char path[PATH_MAX], line[256];
+    snprintf(path, sizeof(path), "%s/xtrabackup_checkpoints", target);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return ibs_err_sys(err, errno == ENOENT ? IBS_E_USAGE : IBS_E_IO, errno,
+                           "%s: is %s a restored backup (ibstream restore --no-prepare)?", path,
+                           target);
+    memset(cp, 0, sizeof(*cp));
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long v;
+        if (sscanf(line, "backup_type = %63s", cp->backup_type) == 1)
+            continue;
+        if (sscanf(line, "from_lsn = %llu", &v) == 1)
+            cp->from_lsn = v;
+        else if (sscanf(line, "to_lsn = %llu", &v) == 1)
+            cp->to_lsn = v;
+        else if (sscanf(line, "last_lsn = %llu", &v) == 1)
+            cp->last_lsn = v;
+    }
+    fclose(f);
+    if (!cp->backup_type[0] || !cp->last_lsn)
+        return ibs_err_set(err, IBS_E_INTEGRITY, "%s is incomplete", path);
+    return 0;
+}
+
+static int write_checkpoints(const char *target, const struct checkpoints *cp,
+                             struct ibs_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/xtrabackup_checkpoints", target);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return ibs_err_sys(err, IBS_E_IO, errno, "create %s", tmp);
+    fprintf(f,
+            "backup_type = log-applied\nfrom_lsn = %" PRIu64 "\nto_lsn = %" PRIu64
+            "\nlast_lsn = %" PRIu64 "\nrecover_binlog_info = 0\n",
+            cp->from_lsn, cp->to_lsn, cp->last_lsn);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        fclose(f);
+        return ibs_err_sys(err, IBS_E_IO, errno, "write %s", tmp);
+    }
+    fclose(f);
+    if (rename(tmp, path) != 0)
+        return ibs_err_sys(err, IBS_E_IO, errno, "rename %s", tmp);
+    return 0;
+}
+
+static uint32_t read_page_size(const char *target)
+{
+    char path[PATH_MAX], line[256];
+    unsigned v = 16384;
+    snprintf(path, sizeof(path), "%s/backup-my.cnf", target);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 16384;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "innodb_page_size=%u", &v) == 1)
+            break;
+    fclose(f);
+    return v;
+}
+
+/* ---- applying a batch ---- */
+
+/* Flags of a space whose page 0 was not readable in the backup: what the log
+ * wrote there. */
+static bool flags_from_log(const struct redo_recv *recv, uint32_t space_id, uint32_t *flags)
+{
+    size_t n = 0;
+    const struct redo_space_info *info = redo_recv_spaces(recv, &n);
+    for (size_t i = 0; i < n; i++)
+        if (info[i].space_id == space_id && info[i].has_flags) {
+            *flags = info[i].flags;
+            return true;
+        }
+    return false;
+}
+
+/* A tablespace created shortly before or during the backup may have reached
+ * the disk as zeros (its pages were still in the buffer pool): its page 0 says
+ * nothing, but the log names it (FILE_CREATE, FILE_MODIFY) and rebuilds every
+ * page from INIT_PAGE. */
+static void resolve_spaces_by_name(struct preparer *p)
+{
+    size_t n = 0;
+    const struct redo_file_event *ev = redo_recv_file_events(p->recv, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = ev[i].op == REDO_FILE_OP_RENAME ? ev[i].new_name : ev[i].name;
+        if (!name || (ev[i].op != REDO_FILE_OP_CREATE && ev[i].op != REDO_FILE_OP_MODIFY &&
+                      ev[i].op != REDO_FILE_OP_RENAME))
+            continue;
+        struct prep_file *f = prep_spaces_find_name(&p->spaces, name);
+        if (f && !f->space_known) {
+            f->space_id = ev[i].space_id;
+            f->space_known = true;
+            flags_from_log(p->recv, f->space_id, &f->flags);
+            IBS_DEBUG("prepare", "%s: space %u named by the log", f->name, f->space_id);
+        }
+    }
+}
+
+static int apply_batch(struct preparer *p, struct ibs_err *err)
+{
+    resolve_spaces_by_name(p);
+    struct redo_recv_page *const *pages;
+    size_t n = 0;
+    int rc = redo_recv_pages(p->recv, &pages, &n, err);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const struct redo_recv_page *pg = pages[i];
+        struct prep_file *f = prep_spaces_find(&p->spaces, pg->space_id, pg->page_no);
+        if (!f) {
+            /* A tablespace dropped before the end of the backup, as mariabackup's
+             * "All redo log for this file will be ignored". */
+            p->res->pages_unknown++;
+            continue;
+        }
+        uint32_t flags = f->flags;
+        if (!f->space_known || (pg->page_no == 0 && flags == 0))
+            flags_from_log(p->recv, pg->space_id, &flags);
+        if (pg->init)
+            memset(p->page, 0, f->page_size);
+        else if ((rc = prep_read_page(f, pg->page_no, p->page, err)) != 0)
+            return rc;
+        struct redo_apply_result ar;
+        rc = redo_apply_page(pg, p->page, f->page_size, flags, &ar, err);
+        if (rc)
+            return ibs_err_wrap(err, "%s page %u", f->name, pg->page_no);
+        if (ar.outcome == REDO_APPLY_WRITE) {
+            if ((rc = prep_write_page(f, pg->page_no, p->page, err)) != 0)
+                return rc;
+            p->res->pages_applied++;
+            if (pg->page_no == 0 && f->flags == 0)
+                f->flags = redo_be32(p->page + FSP_HEADER_OFFSET + FSP_SPACE_FLAGS);
+        } else {
+            p->res->pages_skipped++;
+        }
+    }
+    redo_recv_clear_pages(p->recv);
+    p->res->batches++;
+    return 0;
+}
+
+/* ---- reading the log ---- */
+
+static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ibs_err *err)
+{
+    char path[PATH_MAX];
+    uint8_t head[REDO_LOG_START_OFFSET];
+    struct redo_log_header hdr;
+    struct redo_checkpoint ckpt;
+    struct redo_log_geom geom;
+    struct stat st;
+    uint8_t *window = NULL;
+    int rc = 0;
+
+    snprintf(path, sizeof(path), "%s/ib_logfile0", p->opts->target);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ibs_err_sys(err, IBS_E_IO, errno, "open %s", path);
+    if (fstat(fd, &st) != 0 || pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head)) {
+        rc = ibs_err_set(err, IBS_E_REDO, "%s is too short to be a redo log", path);
+        goto out;
+    }
+    if ((rc = redo_log_header_parse(head, sizeof(head), &hdr, err)) != 0 ||
+        (rc = redo_log_find_checkpoint(head, sizeof(head), hdr.first_lsn, &ckpt, err)) != 0 ||
+        (rc = redo_log_geom_init(&geom, &hdr, (uint64_t)st.st_size, err)) != 0) {
+        ibs_err_wrap(err, "%s", path);
+        goto out;
+    }
+    window = malloc(WINDOW);
+    if (!window) {
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    uint64_t lsn = ckpt.checkpoint_lsn;
+    uint64_t end = hdr.first_lsn + ((uint64_t)st.st_size - REDO_LOG_START_OFFSET);
+    p->res->start_lsn = lsn;
+    uint64_t use_memory = p->opts->use_memory ? p->opts->use_memory : DEFAULT_USE_MEMORY;
+    while (lsn < end) {
+        if (atomic_load(p->opts->cancel)) {
+            rc = ibs_err_set(err, IBS_E_INTERRUPTED, "prepare interrupted");
+            goto out;
+        }
+        size_t want = end - lsn < WINDOW ? (size_t)(end - lsn) : WINDOW;
+        off_t at = (off_t)(REDO_LOG_START_OFFSET + (lsn - hdr.first_lsn));
+        if (pread(fd, window, want, at) != (ssize_t)want) {
+            rc = ibs_err_sys(err, IBS_E_IO, errno, "read %s", path);
+            goto out;
+        }
+        size_t pos = 0;
+        while (pos < want) {
+            struct redo_mtr m;
+            enum redo_mtr_status s = redo_mtr_scan(&geom, window + pos, want - pos, lsn, &m);
+            if (s == REDO_MTR_NEED_MORE && want == WINDOW && pos > 0)
+                break; /* continue with the next window at this mtr */
+            if (s != REDO_MTR_OK) {
+                rc = ibs_err_set(err, IBS_E_REDO,
+                                 "the backup's redo log is damaged at LSN %" PRIu64
+                                 " (%s); it should run to %" PRIu64,
+                                 lsn, s == REDO_MTR_NEED_MORE ? "truncated"
+                                                              : redo_mtr_end_reason_name(m.end_reason),
+                                 cp->last_lsn);
+                goto out;
+            }
+            if ((rc = redo_recv_add_mtr(p->recv, window + pos, &m, hdr.format, err)) != 0)
+                goto out;
+            p->res->mtrs++;
+            pos += m.len;
+            lsn += m.len;
+            if (redo_recv_mem_used(p->recv) > use_memory / 2 && (rc = apply_batch(p, err)) != 0)
+                goto out;
+        }
+    }
+    if (lsn < cp->last_lsn) {
+        rc = ibs_err_set(err, IBS_E_REDO,
+                         "the backup's redo log ends at LSN %" PRIu64 ", before %" PRIu64, lsn,
+                         cp->last_lsn);
+        goto out;
+    }
+    rc = apply_batch(p, err);
+    p->res->end_lsn = lsn;
+    p->res->log_bytes = lsn - ckpt.checkpoint_lsn;
+out:
+    free(window);
+    close(fd);
+    return rc;
+}
+
+/* ---- file operations the log recorded ---- */
+
+static int apply_file_events(struct preparer *p, struct ibs_err *err)
+{
+    size_t n = 0;
+    const struct redo_file_event *ev = redo_recv_file_events(p->recv, &n);
+    for (size_t i = 0; i < n; i++) {
+        const struct redo_file_event *e = &ev[i];
+        if (e->op == REDO_FILE_OP_DELETE) {
+            struct prep_file *f = e->name ? prep_spaces_find_name(&p->spaces, e->name) : NULL;
+            if (f && f->fd >= 0 && f->space_known && f->space_id == e->space_id) {
+                IBS_INFO("prepare", "%s: deleted by the log (DROP during the backup)", f->name);
+                close(f->fd);
+                f->fd = -1;
+                if (unlink(f->path) != 0 && errno != ENOENT)
+                    return ibs_err_sys(err, IBS_E_IO, errno, "delete %s", f->path);
+            }
+        } else if (e->op == REDO_FILE_OP_RENAME && e->name && e->new_name) {
+            struct prep_file *from = prep_spaces_find_name(&p->spaces, e->name);
+            struct prep_file *to = prep_spaces_find_name(&p->spaces, e->new_name);
+            /* The backup copied the final names under BLOCK_DDL; only a file still
+             * under its old name (and no file at the new one) moves. */
+            if (from && !to && from->fd >= 0 && from->space_id == e->space_id) {
+                char dest[PATH_MAX];
+                const char *rel = e->new_name;
+                if (strncmp(rel, "./", 2) == 0)
+                    rel += 2;
+                snprintf(dest, sizeof(dest), "%s/%s", p->opts->target, rel);
+                if (rename(from->path, dest) != 0)
+                    return ibs_err_sys(err, IBS_E_IO, errno, "rename %s to %s", from->path, dest);
+            }
+        } else if (e->op == REDO_FILE_OP_TRUNCATE) {
+            struct prep_file *f = prep_spaces_find(&p->spaces, e->space_id, 0);
+            if (f && f->fd >= 0 && ftruncate(f->fd, (off_t)e->size * f->page_size) != 0)
+                return ibs_err_sys(err, IBS_E_IO, errno, "truncate %s", f->path);
+        }
+    }
+    return 0;
+}
+
+static int sync_files(struct preparer *p, struct ibs_err *err)
+{
+    for (size_t i = 0; i < p->spaces.count; i++) {
+        struct prep_file *f = &p->spaces.files[i];
+        if (f->fd >= 0 && fsync(f->fd) != 0)
+            return ibs_err_sys(err, IBS_E_IO, errno, "fsync %s", f->path);
+    }
+    return 0;
+}
+
+/* The log the server starts from: clean, checkpoint at the end (§5.11). */
+static int write_final_log(struct preparer *p, struct ibs_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    uint8_t file[REDO_PREPARED_LOG_SIZE];
+    snprintf(path, sizeof(path), "%s/ib_logfile0", p->opts->target);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    redo_log_write_prepared(p->res->end_lsn, "Backup ibstream", file);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return ibs_err_sys(err, IBS_E_IO, errno, "create %s", tmp);
+    if (write(fd, file, sizeof(file)) != (ssize_t)sizeof(file) || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        return ibs_err_sys(err, IBS_E_IO, e, "write %s", tmp);
+    }
+    close(fd);
+    if (rename(tmp, path) != 0)
+        return ibs_err_sys(err, IBS_E_IO, errno, "rename %s", tmp);
+    return 0;
+}
+
+int eng_prepare_run(const struct eng_prepare_opts *opts, struct eng_prepare_result *res,
+                    struct ibs_err *err)
+{
+    struct preparer p;
+    struct checkpoints cp;
+    struct timespec t0, t1;
+    int rc;
+
+    memset(&p, 0, sizeof(p));
+    memset(res, 0, sizeof(*res));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    p.opts = opts;
+    p.res = res;
+    if ((rc = read_checkpoints(opts->target, &cp, err)) != 0)
+        return rc;
+    if (strcmp(cp.backup_type, "log-applied") == 0) {
+        res->already_prepared = true;
+        res->end_lsn = cp.last_lsn;
+        return 0;
+    }
+    if (strcmp(cp.backup_type, "full-backuped") != 0)
+        return ibs_err_set(err, IBS_E_USAGE,
+                           "%s holds a '%s' backup: prepare works on a full backup's layout",
+                           opts->target, cp.backup_type);
+    p.page_size = read_page_size(opts->target);
+    p.recv = redo_recv_new(p.page_size, err);
+    if (!p.recv)
+        return err->code;
+    p.page = aligned_alloc(4096, 65536);
+    if (!p.page) {
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    if ((rc = prep_spaces_scan(opts->target, p.page_size, &p.spaces, err)) != 0)
+        goto out;
+    if ((rc = parse_log(&p, &cp, err)) != 0 || (rc = apply_file_events(&p, err)) != 0 ||
+        (rc = sync_files(&p, err)) != 0 || (rc = write_final_log(&p, err)) != 0)
+        goto out;
+    cp.last_lsn = res->end_lsn;
+    rc = write_checkpoints(opts->target, &cp, err);
+out:
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    res->duration_ms =
+        (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+    prep_spaces_free(&p.spaces);
+    redo_recv_free(p.recv);
+    free(p.page);
+    return rc;
+}

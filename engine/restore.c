@@ -1,0 +1,436 @@
+/* Restore of a backup's raw layout (see restore.h). */
+#include "engine/restore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "engine/catalog.h"
+#include "engine/frame.h"
+#include "engine/manifest.h"
+#include "io/codec.h"
+#include "io/ring.h"
+#include "redo/log.h"
+
+#define DEFAULT_BATCH (64ull << 20)
+#define RING_DEPTH 16
+
+struct restorer {
+    const struct eng_restore_opts *opts;
+    struct eng_manifest m;
+    struct io_ring *ring;
+    struct io_codec *codec;
+    uint8_t *fetched;  /* one batch of frames as stored */
+    uint8_t *raw;      /* one batch of frames decoded */
+    size_t batch_cap;  /* bytes of each buffer */
+    struct eng_restore_result *res;
+};
+
+/* ---- target directory ---- */
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    if (ftw->level == 0)
+        return 0; /* the target itself stays */
+    int rc = (type == FTW_DP) ? rmdir(path) : unlink(path);
+    return rc == 0 ? 0 : -1;
+}
+
+static int prepare_target(const struct eng_restore_opts *opts, struct ibs_err *err)
+{
+    struct stat st;
+    if (stat(opts->target, &st) != 0) {
+        if (errno != ENOENT)
+            return ibs_err_sys(err, IBS_E_IO, errno, "target %s", opts->target);
+        if (mkdir(opts->target, 0750) != 0)
+            return ibs_err_sys(err, IBS_E_IO, errno,
+                               "cannot create the target directory %s (does its parent exist?)",
+                               opts->target);
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode))
+        return ibs_err_set(err, IBS_E_USAGE, "target %s is not a directory", opts->target);
+    DIR *dir = opendir(opts->target);
+    if (!dir)
+        return ibs_err_sys(err, IBS_E_IO, errno, "target %s", opts->target);
+    bool empty = true;
+    for (struct dirent *e; (e = readdir(dir)) != NULL;)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = false;
+    closedir(dir);
+    if (empty)
+        return 0;
+    if (!opts->force)
+        return ibs_err_set(err, IBS_E_USAGE,
+                           "target %s is not empty: restore into an empty directory, or give "
+                           "--force to replace its contents",
+                           opts->target);
+    /* FTW_PHYS: symlinks are removed, never followed; FTW_MOUNT: stay on the
+     * target's file system. Nothing outside the target is touched. */
+    if (nftw(opts->target, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
+        return ibs_err_sys(err, IBS_E_IO, errno, "cannot empty the target %s", opts->target);
+    return 0;
+}
+
+/* Where a file of the backup goes under the target. DATA DIRECTORY tables
+ * (absolute names) are placed under the target too, never at their original
+ * path: a restore must not write outside its target. */
+static int target_path(const struct eng_restore_opts *opts, const char *name, char *out,
+                       size_t size, struct ibs_err *err)
+{
+    while (name[0] == '/')
+        name++;
+    if (strstr(name, "..") || name[0] == '\0')
+        return ibs_err_set(err, IBS_E_INTEGRITY, "manifest names an unsafe path '%s'", name);
+    if ((size_t)snprintf(out, size, "%s/%s", opts->target, name) >= size)
+        return ibs_err_set(err, IBS_E_USAGE, "path too long under %s", opts->target);
+    return 0;
+}
+
+static int make_parents(char *path, struct ibs_err *err)
+{
+    for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        int rc = mkdir(path, 0750);
+        int e = errno;
+        *p = '/';
+        if (rc != 0 && e != EEXIST)
+            return ibs_err_sys(err, IBS_E_IO, e, "mkdir for %s", path);
+    }
+    return 0;
+}
+
+static int check_space(struct restorer *r, struct ibs_err *err)
+{
+    uint64_t need = r->m.end_lsn - r->m.checkpoint_lsn + REDO_LOG_START_OFFSET;
+    for (size_t i = 0; i < r->m.file_count; i++)
+        for (size_t k = 0; k < r->m.files[i].frames.count; k++)
+            need += r->m.files[i].frames.refs[k].raw_len;
+    struct statvfs vfs;
+    if (statvfs(r->opts->target, &vfs) != 0)
+        return ibs_err_sys(err, IBS_E_IO, errno, "statvfs %s", r->opts->target);
+    uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    if (avail < need)
+        return ibs_err_set(err, IBS_E_NOSPACE,
+                           "not enough space in %s: the restore needs %.1f MB, %.1f MB are free",
+                           r->opts->target, (double)need / 1e6, (double)avail / 1e6);
+    return 0;
+}
+
+/* ---- frames ---- */
+
+/* Fetches frames [first, first+n) of one series, decodes each into r->raw and
+ * writes it to fd at its offset (minus base for the log). */
+static int restore_batch(struct restorer *r, const struct eng_frame_ref *refs, size_t n,
+                         const struct eng_pack_ref *packs, size_t pack_count, int fd,
+                         uint64_t base, int64_t file_shift, const char *what,
+                         struct ibs_err *err)
+{
+    struct store_range *ranges = calloc(n, sizeof(*ranges));
+    if (!ranges)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    size_t at = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (refs[i].pack >= pack_count) {
+            rc = ibs_err_set(err, IBS_E_INTEGRITY, "%s: frame refers to a missing pack", what);
+            goto out;
+        }
+        ranges[i] = (struct store_range){.key = packs[refs[i].pack].key,
+                                         .offset = refs[i].pack_offset,
+                                         .len = refs[i].frame_len,
+                                         .buf = r->fetched + at};
+        at += refs[i].frame_len;
+    }
+    rc = store_get_ranges(r->opts->store, ranges, n, err);
+    if (rc)
+        goto out;
+    size_t raw_at = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct eng_frame_header h;
+        rc = eng_frame_decode(r->codec, ranges[i].buf, refs[i].frame_len, &h, r->raw + raw_at,
+                              r->batch_cap - raw_at, err);
+        if (!rc && (h.offset != refs[i].offset || h.raw_len != refs[i].raw_len ||
+                    h.xxh3 != refs[i].xxh3))
+            rc = ibs_err_set(err, IBS_E_INTEGRITY,
+                             "frame header does not match the manifest (offset %" PRIu64
+                             " vs %" PRIu64 ")",
+                             h.offset, refs[i].offset);
+        if (rc) {
+            ibs_err_wrap(err, "%s: object %s offset %" PRIu64 " (file offset %" PRIu64 ")",
+                         what, ranges[i].key, ranges[i].offset, refs[i].offset);
+            goto out;
+        }
+        uint64_t file_off = refs[i].offset - base + (uint64_t)file_shift;
+        rc = io_ring_write_sparse(r->ring, fd, r->raw + raw_at, h.raw_len, file_off, i, err);
+        if (!rc && io_ring_inflight(r->ring) >= RING_DEPTH)
+            rc = io_ring_submit(r->ring, err);
+        if (rc)
+            goto out;
+        raw_at += h.raw_len;
+        r->res->bytes_written += h.raw_len;
+        r->res->frames++;
+    }
+    rc = io_ring_submit(r->ring, err);
+    while (!rc && io_ring_inflight(r->ring) > 0) {
+        struct io_completion done[RING_DEPTH];
+        unsigned got = 0;
+        rc = io_ring_reap(r->ring, done, RING_DEPTH, 1, &got, err);
+        for (unsigned k = 0; !rc && k < got; k++)
+            if (done[k].error)
+                rc = ibs_err_sys(err, io_errno_code(done[k].error), done[k].error,
+                                 "write %s at offset %" PRIu64, what, done[k].offset);
+    }
+out:
+    /* Never leave writes in flight into buffers about to be reused. */
+    while (io_ring_inflight(r->ring) > 0) {
+        struct io_completion done[RING_DEPTH];
+        unsigned got = 0;
+        struct ibs_err ignored;
+        if (io_ring_reap(r->ring, done, RING_DEPTH, 1, &got, &ignored) != 0)
+            break;
+    }
+    free(ranges);
+    return rc;
+}
+
+/* Restores a frame list in batches bounded by batch_cap. */
+static int restore_frames(struct restorer *r, const struct eng_frame_list *list,
+                          const struct eng_pack_ref *packs, size_t pack_count, int fd,
+                          uint64_t base, int64_t shift, const char *what, struct ibs_err *err)
+{
+    size_t i = 0;
+    while (i < list->count) {
+        if (atomic_load(r->opts->cancel))
+            return ibs_err_set(err, IBS_E_INTERRUPTED, "restore interrupted");
+        size_t stored = 0, raw = 0, n = 0;
+        while (i + n < list->count && n < 256) {
+            const struct eng_frame_ref *ref = &list->refs[i + n];
+            if (n > 0 && (stored + ref->frame_len > r->batch_cap || raw + ref->raw_len > r->batch_cap))
+                break;
+            if (ref->frame_len > r->batch_cap || ref->raw_len > r->batch_cap)
+                return ibs_err_set(err, IBS_E_INTEGRITY, "%s: frame larger than any frame ibstream writes", what);
+            stored += ref->frame_len;
+            raw += ref->raw_len;
+            n++;
+        }
+        int rc = restore_batch(r, &list->refs[i], n, packs, pack_count, fd, base, shift, what, err);
+        if (rc)
+            return rc;
+        i += n;
+    }
+    return 0;
+}
+
+static int open_output(const char *path, int *fd, struct ibs_err *err)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    int rc = make_parents(tmp, err);
+    if (rc)
+        return rc;
+    *fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (*fd < 0)
+        return ibs_err_sys(err, io_errno_code(errno), errno, "create %s", path);
+    return 0;
+}
+
+static int finish_output(int fd, uint64_t size, const char *path, struct ibs_err *err)
+{
+    int rc = io_file_set_size(fd, size, path, err);
+    if (!rc)
+        rc = io_file_sync(fd, path, err);
+    if (close(fd) != 0 && !rc)
+        rc = ibs_err_sys(err, IBS_E_IO, errno, "close %s", path);
+    return rc;
+}
+
+static int restore_files(struct restorer *r, struct ibs_err *err)
+{
+    for (size_t i = 0; i < r->m.file_count; i++) {
+        const struct eng_mfile *f = &r->m.files[i];
+        char path[PATH_MAX];
+        int fd = -1;
+        int rc = target_path(r->opts, f->name, path, sizeof(path), err);
+        if (!rc)
+            rc = open_output(path, &fd, err);
+        if (!rc)
+            rc = restore_frames(r, &f->frames, r->m.data_packs, r->m.data_pack_count, fd, 0, 0,
+                                f->name, err);
+        if (fd >= 0) {
+            int crc = finish_output(fd, f->size, path, err);
+            if (!rc)
+                rc = crc;
+        }
+        if (rc)
+            return rc;
+        r->res->files++;
+    }
+    return 0;
+}
+
+/* ib_logfile0 as mariabackup's backup writes it (§5.5): a header whose first
+ * LSN is the checkpoint, then the copied mini-transactions from offset 12288. */
+static int restore_log(struct restorer *r, struct ibs_err *err)
+{
+    char path[PATH_MAX];
+    int fd = -1;
+    uint8_t area[REDO_LOG_START_OFFSET];
+    struct redo_log_header hdr;
+    char creator[64];
+
+    /* The frames must cover the log from the checkpoint to the end, no gap. */
+    uint64_t expect = r->m.checkpoint_lsn;
+    for (size_t i = 0; i < r->m.redo.count; i++) {
+        if (r->m.redo.refs[i].offset != expect)
+            return ibs_err_set(err, IBS_E_INTEGRITY,
+                               "the backup's redo log has a gap at LSN %" PRIu64, expect);
+        expect += r->m.redo.refs[i].raw_len;
+    }
+    if (expect != r->m.end_lsn)
+        return ibs_err_set(err, IBS_E_INTEGRITY,
+                           "the backup's redo log ends at LSN %" PRIu64 ", not %" PRIu64, expect,
+                           r->m.end_lsn);
+    snprintf(creator, sizeof(creator), "Backup %s", r->m.server_version ? r->m.server_version : "");
+    char *dash = strchr(creator + 7, '-');
+    if (dash)
+        *dash = '\0'; /* "Backup 10.11.19", as mariabackup writes it */
+    redo_log_header_init(&hdr, r->m.checkpoint_lsn, creator);
+    redo_log_write_file_start(&hdr, r->m.checkpoint_lsn, r->m.checkpoint_end_lsn, area);
+    snprintf(path, sizeof(path), "%s/ib_logfile0", r->opts->target);
+    int rc = open_output(path, &fd, err);
+    if (rc)
+        return rc;
+    if (pwrite(fd, area, sizeof(area), 0) != (ssize_t)sizeof(area))
+        rc = ibs_err_sys(err, io_errno_code(errno), errno, "write %s", path);
+    if (!rc)
+        rc = restore_frames(r, &r->m.redo, r->m.redo_packs, r->m.redo_pack_count, fd,
+                            r->m.checkpoint_lsn, REDO_LOG_START_OFFSET, "ib_logfile0", err);
+    int crc = finish_output(fd, REDO_LOG_START_OFFSET + (r->m.end_lsn - r->m.checkpoint_lsn),
+                            path, err);
+    return rc ? rc : crc;
+}
+
+static int write_text(const char *dir, const char *name, const char *text, struct ibs_err *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return ibs_err_sys(err, io_errno_code(errno), errno, "create %s", path);
+    size_t len = strlen(text);
+    if (write(fd, text, len) != (ssize_t)len) {
+        int rc = ibs_err_sys(err, io_errno_code(errno), errno, "write %s", path);
+        close(fd);
+        return rc;
+    }
+    return finish_output(fd, len, path, err);
+}
+
+static int write_metadata(struct restorer *r, struct ibs_err *err)
+{
+    const struct eng_manifest *m = &r->m;
+    char text[8192];
+    snprintf(text, sizeof(text),
+             "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = %" PRIu64 "\nlast_lsn = %" PRIu64
+             "\nrecover_binlog_info = 0\n",
+             m->to_lsn ? m->to_lsn : m->checkpoint_lsn, m->end_lsn);
+    int rc = write_text(r->opts->target, "xtrabackup_checkpoints", text, err);
+    if (!rc && m->binlog_enabled && m->binlog_file) {
+        if (m->gtid && m->gtid[0])
+            snprintf(text, sizeof(text), "%s\t%" PRIu64 "\t%s\n", m->binlog_file, m->binlog_pos,
+                     m->gtid);
+        else
+            snprintf(text, sizeof(text), "%s\t%" PRIu64 "\n", m->binlog_file, m->binlog_pos);
+        rc = write_text(r->opts->target, "xtrabackup_binlog_info", text, err);
+    }
+    if (!rc) {
+        snprintf(text, sizeof(text),
+                 "# This options file was generated by ibstream.\n\n# The server\n[mysqld]\n"
+                 "innodb_checksum_algorithm=crc32\ninnodb_data_file_path=%s\n"
+                 "innodb_log_file_size=%" PRIu64 "\ninnodb_page_size=%u\n"
+                 "innodb_undo_directory=./\ninnodb_undo_tablespaces=%u\n",
+                 m->data_file_path ? m->data_file_path : "ibdata1:12M:autoextend",
+                 m->log_file_size, m->page_size, m->undo_tablespaces);
+        rc = write_text(r->opts->target, "backup-my.cnf", text, err);
+    }
+    return rc;
+}
+
+int eng_restore_raw(const struct eng_restore_opts *opts, struct eng_restore_result *res,
+                    struct ibs_err *err)
+{
+    struct restorer r;
+    struct eng_catalog cat;
+    struct timespec t0, t1;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    memset(res, 0, sizeof(*res));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    r.opts = opts;
+    r.res = res;
+    eng_manifest_init(&r.m);
+    r.batch_cap = opts->batch_bytes ? opts->batch_bytes : DEFAULT_BATCH;
+
+    rc = eng_catalog_load(opts->store, &cat, err);
+    if (rc)
+        return rc;
+    rc = eng_catalog_resolve(&cat, opts->backup, res->id, sizeof(res->id), err);
+    eng_catalog_free(&cat);
+    if (rc)
+        return rc;
+    rc = eng_manifest_load(opts->store, res->id, &r.m, err);
+    if (rc)
+        return rc;
+    if (strcmp(r.m.type, "full") != 0) {
+        rc = ibs_err_set(err, IBS_E_USAGE, "backup %s is %s: restoring incremental chains is not "
+                         "supported yet", res->id, r.m.type);
+        goto out;
+    }
+    if ((rc = prepare_target(opts, err)) != 0 || (rc = check_space(&r, err)) != 0)
+        goto out;
+    r.fetched = malloc(r.batch_cap);
+    r.raw = malloc(r.batch_cap);
+    if (!r.fetched || !r.raw) {
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    if (!(r.ring = io_ring_new(RING_DEPTH, err)) || !(r.codec = io_codec_new(1, err))) {
+        rc = err->code;
+        goto out;
+    }
+    IBS_INFO("restore", "restoring backup %s (%zu files) into %s", res->id, r.m.file_count,
+             opts->target);
+    if ((rc = restore_files(&r, err)) != 0 || (rc = restore_log(&r, err)) != 0 ||
+        (rc = write_metadata(&r, err)) != 0)
+        goto out;
+    res->checkpoint_lsn = r.m.checkpoint_lsn;
+    res->end_lsn = r.m.end_lsn;
+    res->binlog_enabled = r.m.binlog_enabled;
+    if (r.m.binlog_enabled && r.m.binlog_file) {
+        snprintf(res->binlog_file, sizeof(res->binlog_file), "%s", r.m.binlog_file);
+        res->binlog_pos = r.m.binlog_pos;
+        snprintf(res->gtid, sizeof(res->gtid), "%s", r.m.gtid ? r.m.gtid : "");
+    }
+out:
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    res->duration_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+    io_ring_free(r.ring);
+    io_codec_free(r.codec);
+    free(r.fetched);
+    free(r.raw);
+    eng_manifest_free(&r.m);
+    return rc;
+}
