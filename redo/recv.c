@@ -21,7 +21,8 @@ struct redo_recv {
     uint32_t page_size;
     /* Open addressing: slots hold page pointers, key (space_id, page_no). */
     struct redo_recv_page **slots;
-    size_t n_slots, n_pages;
+    size_t n_slots, n_pages; /* n_pages: entries in the table */
+    size_t n_live;           /* pages with records */
     struct arena_chunk *arena;
     size_t arena_bytes;
     struct redo_recv_page **sorted; /* redo_recv_pages() result */
@@ -141,7 +142,7 @@ size_t redo_recv_mem_used(const struct redo_recv *r)
 
 size_t redo_recv_page_count(const struct redo_recv *r)
 {
-    return r->n_pages;
+    return r->n_live;
 }
 
 const struct redo_recv_page *redo_recv_page_find(const struct redo_recv *r, uint32_t space_id,
@@ -156,6 +157,7 @@ void redo_recv_clear_pages(struct redo_recv *r)
     arena_free(r);
     memset(r->slots, 0, r->n_slots * sizeof(*r->slots));
     r->n_pages = 0;
+    r->n_live = 0;
     free(r->sorted);
     r->sorted = NULL;
     r->n_sorted = 0;
@@ -187,10 +189,10 @@ int redo_recv_pages(struct redo_recv *r, struct redo_recv_page *const **pages, s
 {
     free(r->sorted);
     r->n_sorted = 0;
-    r->sorted = malloc((r->n_pages ? r->n_pages : 1) * sizeof(*r->sorted));
+    r->sorted = malloc((r->n_live ? r->n_live : 1) * sizeof(*r->sorted));
     if (!r->sorted)
         return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory sorting %zu pages",
-                           r->n_pages);
+                           r->n_live);
     for (size_t i = 0; i < r->n_slots; i++)
         if (r->slots[i] && r->slots[i]->head)
             r->sorted[r->n_sorted++] = r->slots[i];
@@ -317,6 +319,7 @@ static void trim_space(struct redo_recv *r, uint32_t space_id, uint64_t start_ls
         if (!p || p->space_id != space_id)
             continue;
         struct redo_recv_rec **link = &p->head;
+        bool had = p->head != NULL;
         p->tail = NULL;
         p->n_recs = 0;
         while (*link) {
@@ -328,8 +331,10 @@ static void trim_space(struct redo_recv *r, uint32_t space_id, uint64_t start_ls
             p->n_recs++;
             link = &(*link)->next;
         }
-        if (!p->head)
+        if (!p->head) {
             p->init = false;
+            r->n_live -= had;
+        }
     }
 }
 
@@ -365,6 +370,7 @@ static int page_record(struct redo_recv *r, const struct redo_rec *rec, const st
         return IBS_E_INTERNAL;
     if (rec->type == REDO_INIT_PAGE || rec->type == REDO_FREE_PAGE) {
         /* Everything before, even earlier in this mtr, is obsolete (will_not_read()). */
+        r->n_live -= p->head != NULL;
         p->head = p->tail = NULL;
         p->n_recs = 0;
         p->init = true;
@@ -392,10 +398,12 @@ static int page_record(struct redo_recv *r, const struct redo_rec *rec, const st
     s->data_len = rec->data_len;
     if (rec->data_len)
         memcpy(s->data, rec->data, rec->data_len);
-    if (p->tail)
+    if (p->tail) {
         p->tail->next = s;
-    else
+    } else {
         p->head = s;
+        r->n_live++;
+    }
     p->tail = s;
     p->n_recs++;
     return 0;

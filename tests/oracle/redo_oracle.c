@@ -158,6 +158,13 @@ static void compare_one(uint32_t sid, uint32_t pno)
         close(fd);
         if (!memcmp(a, b, s->ps)) {
             n_same++;
+            /* The list of compared pages, for tests/oracle/redo_make_apply_fixture.py. */
+            const char *list = getenv("REDO_ORACLE_PAGES");
+            FILE *lf = list ? fopen(list, "a") : NULL;
+            if (lf) {
+                fprintf(lf, "%u %u %s %zu %u\n", sid, pno, s->rel, s->ps, s->flags);
+                fclose(lf);
+            }
         } else {
             size_t first = 0, cnt = 0;
             for (size_t k = 0; k < s->ps; k++)

@@ -213,37 +213,6 @@ static void test_worked_example(void **state)
     assert_int_equal(r.lsn + r.rec_len, 100000 + m.records_len);
 }
 
-/* Builds one record: first byte type|len (long form when needed), page id
- * unless same, payload. Returns its length. */
-static size_t put_rec(uint8_t *out, uint8_t type, bool same, uint32_t space, uint32_t page,
-                      const uint8_t *payload, size_t plen)
-{
-    uint8_t body[256];
-    size_t n = 0;
-    if (!same) {
-        n += redo_varint_encode(body + n, space);
-        n += redo_varint_encode(body + n, page);
-    }
-    if (plen)
-        memcpy(body + n, payload, plen);
-    n += plen;
-    size_t o = 0;
-    if (n <= 15) {
-        out[o++] = (uint8_t)(type | (same ? 0x80 : 0) | n);
-    } else {
-        out[o++] = (uint8_t)(type | (same ? 0x80 : 0));
-        /* total = 1 + ll + n = 16 + v, so v = n + ll - 15 */
-        uint8_t tmp[5];
-        size_t ll = redo_varint_encode(tmp, (uint32_t)(n - 15 + 1));
-        if (ll != 1)
-            ll = redo_varint_encode(tmp, (uint32_t)(n - 15 + ll));
-        memcpy(out + o, tmp, ll);
-        o += ll;
-    }
-    memcpy(out + o, body, n);
-    return o + n;
-}
-
 /* Decodes one single-record mtr; returns the iterator's result code. */
 static int decode_one(const uint8_t *rec, size_t n, struct redo_rec *r, struct ibs_err *err)
 {

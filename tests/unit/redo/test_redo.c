@@ -7,5 +7,6 @@ int main(void)
     int failed = 0;
     failed += run_log_tests();
     failed += run_mtr_tests();
+    failed += run_apply_tests();
     return failed ? 1 : 0;
 }

@@ -58,3 +58,35 @@ struct redo_log_geom geom_lap0(void)
                               .format = REDO_FORMAT_10_8};
     return g;
 }
+
+/* Builds one record: first byte type|len (long form when needed), page id
+ * unless same, payload. Returns its length. */
+size_t put_rec(uint8_t *out, uint8_t type, bool same, uint32_t space, uint32_t page,
+                      const uint8_t *payload, size_t plen)
+{
+    uint8_t body[256];
+    size_t n = 0;
+    if (!same) {
+        n += redo_varint_encode(body + n, space);
+        n += redo_varint_encode(body + n, page);
+    }
+    if (plen)
+        memcpy(body + n, payload, plen);
+    n += plen;
+    size_t o = 0;
+    if (n <= 15) {
+        out[o++] = (uint8_t)(type | (same ? 0x80 : 0) | n);
+    } else {
+        out[o++] = (uint8_t)(type | (same ? 0x80 : 0));
+        /* total = 1 + ll + n = 16 + v, so v = n + ll - 15 */
+        uint8_t tmp[5];
+        size_t ll = redo_varint_encode(tmp, (uint32_t)(n - 15 + 1));
+        if (ll != 1)
+            ll = redo_varint_encode(tmp, (uint32_t)(n - 15 + ll));
+        memcpy(out + o, tmp, ll);
+        o += ll;
+    }
+    memcpy(out + o, body, n);
+    return o + n;
+}
+
