@@ -20,9 +20,9 @@ enum redo_apply_outcome {
 
 struct redo_apply_result {
     enum redo_apply_outcome outcome;
-    uint64_t page_lsn;  /* FIL_PAGE_LSN written (REDO_APPLY_WRITE) */
-    unsigned applied;   /* mini-transactions applied */
-    unsigned skipped;   /* mini-transactions already in the page */
+    uint64_t page_lsn; /* FIL_PAGE_LSN written (REDO_APPLY_WRITE) */
+    unsigned applied;  /* mini-transactions applied */
+    unsigned skipped;  /* mini-transactions already in the page */
 };
 
 /* Applies pg's records to page (physical_size bytes, of a tablespace with

@@ -52,15 +52,15 @@ static const uint8_t infimum_supremum_compact[] = {
     0x01, 0x00, 0x02, 0x00, 0x0d, 'i', 'n', 'f', 'i', 'm', 'u', 'm', 0,
     0x01, 0x00, 0x0b, 0x00, 0x00, 's', 'u', 'p', 'r', 'e', 'm', 'u', 'm'};
 static const uint8_t infimum_supremum_redundant[] = {
-    0x08, 0x01, 0x00, 0x00, 0x03, 0x00, 0x74, 'i', 'n', 'f', 'i', 'm', 'u', 'm', 0,
-    0x09, 0x01, 0x00, 0x08, 0x03, 0x00, 0x00, 's', 'u', 'p', 'r', 'e', 'm', 'u', 'm', 0};
+    0x08, 0x01, 0x00, 0x00, 0x03, 0x00, 0x74, 'i', 'n', 'f', 'i', 'm', 'u', 'm', 0, 0x09,
+    0x01, 0x00, 0x08, 0x03, 0x00, 0x00, 's',  'u', 'p', 'r', 'e', 'm', 'u', 'm', 0};
 
 /* A page and its format, for the helpers below. */
 struct ipage {
     uint8_t *p;
     size_t ps;
     bool comp;
-    uint32_t extra;  /* REC_N_NEW/OLD_EXTRA_BYTES */
+    uint32_t extra;    /* REC_N_NEW/OLD_EXTRA_BYTES */
     uint32_t heap_bot; /* PAGE_*_SUPREMUM_END */
 };
 
@@ -195,8 +195,8 @@ static const char *dir_split(struct ipage *pg, size_t slot, uint32_t heap_top)
     wr2(pg, PAGE_N_DIR_SLOTS, n_slots + 1);
     wr2(pg, slot, rec);
     set_n_owned(pg, rec, (PAGE_DIR_SLOT_MAX_N_OWNED + 1) / 2);
-    set_n_owned(pg, rd2(pg, slot - 2), PAGE_DIR_SLOT_MAX_N_OWNED + 1 -
-                                           (PAGE_DIR_SLOT_MAX_N_OWNED + 1) / 2);
+    set_n_owned(pg, rd2(pg, slot - 2),
+                PAGE_DIR_SLOT_MAX_N_OWNED + 1 - (PAGE_DIR_SLOT_MAX_N_OWNED + 1) / 2);
     return NULL;
 }
 
@@ -423,14 +423,14 @@ static const char *insert_redundant(struct ipage *pg, const struct redo_recv_rec
      * (its 6 fixed bytes included, so the next pointer is already right). */
     memcpy(hdr, r->data, lit_hdr);
     memcpy(hdr + lit_hdr, pg->p + prev_rec - hc, hc);
-    uint8_t *o = hdr + extra; /* the origin */
+    uint8_t *o = hdr + extra;                 /* the origin */
     o[-6] = (uint8_t)((r->enc_hdr & 3) << 4); /* info bits, n_owned 0 */
     uint32_t v = redo_mach_read_2(o - 4);
     v = (v & ~0x7feu) | n_fields << 1;
     redo_mach_write_2(o - 4, v);
     o[-3] = (uint8_t)((o[-3] & ~1u) | is_short);
-    uint32_t data_size = is_short ? o[-6 - (int)n_fields] & 0x7fu
-                                  : redo_mach_read_2(o - 6 - 2 * n_fields) & 0x3fffu;
+    uint32_t data_size =
+        is_short ? o[-6 - (int)n_fields] & 0x7fu : redo_mach_read_2(o - 6 - 2 * n_fields) & 0x3fffu;
     if (r->data_c > data_size || lit_hdr + data_size - r->data_c != r->data_len)
         return "record size does not match the literal";
     if (prev_rec + r->data_c > pg->ps)

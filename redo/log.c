@@ -150,8 +150,9 @@ int redo_log_find_checkpoint(const uint8_t *file, size_t len, uint64_t first_lsn
         }
     }
     if (!found)
-        return ibs_err_set(err, IBS_E_REDO, "ib_logfile0: no valid checkpoint (block 1: %s; block 2: %s)",
-                           why[0], why[1]);
+        return ibs_err_set(err, IBS_E_REDO,
+                           "ib_logfile0: no valid checkpoint (block 1: %s; block 2: %s)", why[0],
+                           why[1]);
     return 0;
 }
 
@@ -182,8 +183,7 @@ void redo_log_header_write(const struct redo_log_header *hdr, uint8_t block[REDO
                                                      ? REDO_LOG_FORMAT_ENC_11
                                                      : REDO_LOG_FORMAT_10_8);
     redo_mach_write_8(block + LOG_HEADER_START_LSN, hdr->first_lsn);
-    memcpy(block + LOG_HEADER_CREATOR, hdr->creator,
-           strnlen(hdr->creator, LOG_HEADER_CREATOR_LEN));
+    memcpy(block + LOG_HEADER_CREATOR, hdr->creator, strnlen(hdr->creator, LOG_HEADER_CREATOR_LEN));
     if (redo_log_format_encrypted(hdr->format)) {
         uint8_t *crypt = block + LOG_HEADER_CRYPT;
         redo_mach_write_4(crypt, hdr->key_id);

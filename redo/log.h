@@ -43,9 +43,9 @@ enum redo_log_format {
 
 struct redo_log_header {
     enum redo_log_format format;
-    uint64_t first_lsn;                      /* LSN of file offset 12288 */
+    uint64_t first_lsn;                       /* LSN of file offset 12288 */
     char creator[LOG_HEADER_CREATOR_LEN + 1]; /* NUL-terminated copy */
-    uint32_t key_id;                         /* encrypted formats only, else 0 */
+    uint32_t key_id;                          /* encrypted formats only, else 0 */
     uint32_t key_version;
     uint8_t crypt_msg[16];
     uint8_t crypt_nonce[4];

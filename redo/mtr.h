@@ -81,8 +81,8 @@ struct redo_mtr {
  * walks record lengths (1 MiB cap), checks the end byte against the sequence
  * bit at its LSN, then CRC-32C over the records (+ nonce). buf holds len
  * contiguous log bytes (the caller linearises the circular wrap). No allocation. */
-enum redo_mtr_status redo_mtr_scan(const struct redo_log_geom *geom, const uint8_t *buf,
-                                   size_t len, uint64_t lsn, struct redo_mtr *mtr);
+enum redo_mtr_status redo_mtr_scan(const struct redo_log_geom *geom, const uint8_t *buf, size_t len,
+                                   uint64_t lsn, struct redo_mtr *mtr);
 
 /* Offset of the end byte within the mtr's bytes (a backup log stores it as 1). */
 static inline size_t redo_mtr_end_byte_offset(const struct redo_mtr *mtr)

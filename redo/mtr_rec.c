@@ -80,10 +80,17 @@ const char *redo_rec_type_name(enum redo_rec_type type)
 const char *redo_ext_type_name(unsigned subtype)
 {
     static const char *const names[] = {
-        "INIT_ROW_FORMAT_REDUNDANT",   "INIT_ROW_FORMAT_DYNAMIC", "UNDO_INIT",
-        "UNDO_APPEND",                 "INSERT_HEAP_REDUNDANT",   "INSERT_REUSE_REDUNDANT",
-        "INSERT_HEAP_DYNAMIC",         "INSERT_REUSE_DYNAMIC",    "DELETE_ROW_FORMAT_REDUNDANT",
-        "DELETE_ROW_FORMAT_DYNAMIC",   "TRIM_PAGES",
+        "INIT_ROW_FORMAT_REDUNDANT",
+        "INIT_ROW_FORMAT_DYNAMIC",
+        "UNDO_INIT",
+        "UNDO_APPEND",
+        "INSERT_HEAP_REDUNDANT",
+        "INSERT_REUSE_REDUNDANT",
+        "INSERT_HEAP_DYNAMIC",
+        "INSERT_REUSE_DYNAMIC",
+        "DELETE_ROW_FORMAT_REDUNDANT",
+        "DELETE_ROW_FORMAT_DYNAMIC",
+        "TRIM_PAGES",
     };
     return subtype < sizeof(names) / sizeof(names[0]) ? names[subtype] : "?";
 }
@@ -188,8 +195,8 @@ static int decode_file(struct redo_rec_iter *it, struct redo_rec *rec, struct ib
             return corrupt(it, rec, err, "file record for the system tablespace");
         const uint8_t *nul = memchr(l, 0, rlen);
         if ((nul == NULL) == (rec->type == REDO_FILE_RENAME))
-            return corrupt(it, rec, err, nul ? "NUL byte in the file name"
-                                             : "FILE_RENAME without a new name");
+            return corrupt(it, rec, err,
+                           nul ? "NUL byte in the file name" : "FILE_RENAME without a new name");
         const uint8_t *name_end = nul ? nul : l + rlen;
         if (!ends_with_ibd(l, (size_t)(name_end - l)))
             return corrupt(it, rec, err, "file name does not end in .ibd");
@@ -245,7 +252,8 @@ static int decode_extended(struct redo_rec_iter *it, struct redo_rec *rec, struc
         bool dynamic = rec->subtype & 2;
         if (!read_field(&l, end, 3, 1, &rec->prev))
             goto bad_fields;
-        if (rec->subtype == REDO_EXT_INSERT_REUSE_DYNAMIC && !read_field(&l, end, 3, 1, &rec->shift))
+        if (rec->subtype == REDO_EXT_INSERT_REUSE_DYNAMIC &&
+            !read_field(&l, end, 3, 1, &rec->shift))
             goto bad_fields;
         if (!read_field(&l, end, dynamic ? 3 : 2, 1, &rec->enc_hdr) ||
             !read_field(&l, end, 2, 1, &rec->hdr_c) ||
@@ -306,19 +314,18 @@ static int decode_write(struct redo_rec_iter *it, struct redo_rec *rec, struct i
             rec->data = l;
             rec->data_len = (uint32_t)(end - l);
             if (!rec->data_len || rec->data_len > len)
-                return corrupt(it, rec, err, "fill pattern of %u bytes for %u bytes",
-                               rec->data_len, len);
+                return corrupt(it, rec, err, "fill pattern of %u bytes for %u bytes", rec->data_len,
+                               len);
         } else {
             uint32_t s;
             if (l >= end || redo_varint_len(*l) != (size_t)(end - l) ||
                 !read_field(&l, end, 3, 0, &s))
                 return corrupt(it, rec, err, "malformed source");
             /* Sign in the least significant bit, never 0 (mtr_t::memmove()). */
-            int64_t src = s & 1 ? (int64_t)rec->offset - (s >> 1) - 1
-                                : (int64_t)rec->offset + (s >> 1) + 1;
+            int64_t src =
+                s & 1 ? (int64_t)rec->offset - (s >> 1) - 1 : (int64_t)rec->offset + (s >> 1) + 1;
             if (src < 8 || src + len > ps)
-                return corrupt(it, rec, err, "source offset %lld outside the page",
-                               (long long)src);
+                return corrupt(it, rec, err, "source offset %lld outside the page", (long long)src);
             rec->src = (uint32_t)src;
         }
     }
@@ -373,7 +380,8 @@ int redo_rec_next(struct redo_rec_iter *it, struct redo_rec *rec, struct ibs_err
     /* Lengths were checked by redo_mtr_scan(); still never read past the end. */
     if (!rlen) {
         unsigned ll = l < it->end ? redo_varint_len(*l) : 9;
-        uint32_t v = ll <= 5 && (size_t)(it->end - l) >= ll ? redo_varint_decode(l) : REDO_VARINT_ERROR;
+        uint32_t v =
+            ll <= 5 && (size_t)(it->end - l) >= ll ? redo_varint_decode(l) : REDO_VARINT_ERROR;
         if (v == REDO_VARINT_ERROR)
             return corrupt(it, rec, err, "bad record length");
         l += ll;

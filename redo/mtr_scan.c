@@ -26,8 +26,8 @@ static enum redo_mtr_status scan_end(struct redo_mtr *mtr, enum redo_mtr_end_rea
     return REDO_MTR_END;
 }
 
-enum redo_mtr_status redo_mtr_scan(const struct redo_log_geom *geom, const uint8_t *buf,
-                                   size_t len, uint64_t lsn, struct redo_mtr *mtr)
+enum redo_mtr_status redo_mtr_scan(const struct redo_log_geom *geom, const uint8_t *buf, size_t len,
+                                   uint64_t lsn, struct redo_mtr *mtr)
 {
     const size_t nonce = redo_log_format_encrypted(geom->format) ? 8 : 0;
     size_t p = 0;

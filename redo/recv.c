@@ -191,8 +191,7 @@ int redo_recv_pages(struct redo_recv *r, struct redo_recv_page *const **pages, s
     r->n_sorted = 0;
     r->sorted = malloc((r->n_live ? r->n_live : 1) * sizeof(*r->sorted));
     if (!r->sorted)
-        return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory sorting %zu pages",
-                           r->n_live);
+        return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory sorting %zu pages", r->n_live);
     for (size_t i = 0; i < r->n_slots; i++)
         if (r->slots[i] && r->slots[i]->head)
             r->sorted[r->n_sorted++] = r->slots[i];
@@ -378,8 +377,8 @@ static int page_record(struct redo_recv *r, const struct redo_rec *rec, const st
     }
     struct redo_recv_rec *s = arena_alloc(r, sizeof(*s) + rec->data_len);
     if (!s)
-        return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for page %u:%u",
-                           rec->space_id, rec->page_no);
+        return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for page %u:%u", rec->space_id,
+                           rec->page_no);
     s->next = NULL;
     s->start_lsn = mtr->lsn;
     s->end_lsn = mtr->lsn + mtr->len;

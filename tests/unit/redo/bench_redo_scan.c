@@ -7,9 +7,18 @@
 
 #include "redo_test.h"
 
-int run_log_tests(void) { return 0; }
-int run_mtr_tests(void) { return 0; }
-int run_apply_tests(void) { return 0; }
+int run_log_tests(void)
+{
+    return 0;
+}
+int run_mtr_tests(void)
+{
+    return 0;
+}
+int run_apply_tests(void)
+{
+    return 0;
+}
 
 int main(int argc, char **argv)
 {

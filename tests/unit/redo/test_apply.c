@@ -279,11 +279,11 @@ static void test_init_free_memset_memmove(void **state)
 
     /* mtr 2: INIT_PAGE, type, MEMSET pattern, MEMMOVE, WRITE. */
     n = put_rec(r, REDO_INIT_PAGE, false, 6, 9, NULL, 0);
-    static const uint8_t type[] = {0, 0x00, 0x02};       /* +0 (24): FIL_PAGE_UNDO_LOG */
+    static const uint8_t type[] = {0, 0x00, 0x02}; /* +0 (24): FIL_PAGE_UNDO_LOG */
     n += put_rec(r + n, REDO_WRITE, true, 0, 0, type, 3);
     static const uint8_t ms[] = {100, 0x06, 0xab, 0xcd}; /* 126: 6 bytes of ab cd */
     n += put_rec(r + n, REDO_MEMSET, true, 0, 0, ms, 4);
-    static const uint8_t mm[] = {0, 0x04, 0x0b};          /* 132: 4 bytes from 132-6 */
+    static const uint8_t mm[] = {0, 0x04, 0x0b}; /* 132: 4 bytes from 132-6 */
     n += put_rec(r + n, REDO_MEMMOVE, true, 0, 0, mm, 3);
     uint64_t l2 = add_mtr(recv, l1, r, n);
     pg = redo_recv_page_find(recv, 6, 9);
@@ -327,8 +327,8 @@ static void test_init_free_memset_memmove(void **state)
 
 static uint64_t next_lsn = 500000;
 
-static void apply_recs(uint8_t *page, uint32_t page_no, const uint8_t *recs, size_t n,
-                       int want_rc, const char *want_msg)
+static void apply_recs(uint8_t *page, uint32_t page_no, const uint8_t *recs, size_t n, int want_rc,
+                       const char *want_msg)
 {
     struct ibs_err err;
     struct redo_recv *recv = redo_recv_new(PS, &err);
@@ -446,8 +446,8 @@ static void test_dynamic_insert_delete(void **state)
     assert_true(n_slots(page) < 6);
     /* Reuse the freed space at the head of the free list. */
     uint32_t free_rec = redo_mach_read_2(page + 44);
-    static const uint8_t reuse[] = {REDO_EXT_INSERT_REUSE_DYNAMIC, 0, 0, 0, 0, 0, 42, 'r', 'e',
-                                    'u', 's'};
+    static const uint8_t reuse[] = {
+        REDO_EXT_INSERT_REUSE_DYNAMIC, 0, 0, 0, 0, 0, 42, 'r', 'e', 'u', 's'};
     ext(page, 10, reuse, sizeof(reuse));
     assert_int_equal(redo_mach_read_2(page + 48), free_rec);
     assert_int_equal(page[free_rec], 42);
@@ -456,7 +456,8 @@ static void test_dynamic_insert_delete(void **state)
 
     /* Deleting the record at the top of the heap shrinks the heap. */
     uint32_t rec = 99, prev = 99;
-    while (redo_mach_read_2(page + rec - 2) && ((rec + redo_mach_read_2(page + rec - 2)) & 0xffff) != 112) {
+    while (redo_mach_read_2(page + rec - 2) &&
+           ((rec + redo_mach_read_2(page + rec - 2)) & 0xffff) != 112) {
         prev = rec;
         rec = (rec + redo_mach_read_2(page + rec - 2)) & 0xffff;
     }
@@ -499,9 +500,9 @@ static void test_dynamic_insert_delete(void **state)
         add_mtr(recv, 900000, r, n);
         struct redo_apply_result res;
         uint32_t zip8k = 1 | 4u << 1 | 1 << 5;
-        assert_int_equal(redo_apply_page(redo_recv_page_find(recv, 9, 10), page, 8192, zip8k,
-                                         &res, &err),
-                         IBS_E_REDO);
+        assert_int_equal(
+            redo_apply_page(redo_recv_page_find(recv, 9, 10), page, 8192, zip8k, &res, &err),
+            IBS_E_REDO);
         assert_non_null(strstr(err.msg, "ROW_FORMAT=COMPRESSED"));
         redo_recv_free(recv);
     }
@@ -522,12 +523,26 @@ static void test_redundant_insert_delete(void **state)
 
     /* Insert after the infimum: 2 fields, short offsets, ends 4 and 9; the
      * header's 6 fixed bytes come from the infimum, the offsets are literal. */
-    static const uint8_t ins[] = {REDO_EXT_INSERT_HEAP_REDUNDANT, 0, (1 << 3) | 4, 0, 0,
-                                  9, 4, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'};
+    static const uint8_t ins[] = {REDO_EXT_INSERT_HEAP_REDUNDANT,
+                                  0,
+                                  (1 << 3) | 4,
+                                  0,
+                                  0,
+                                  9,
+                                  4,
+                                  'a',
+                                  'b',
+                                  'c',
+                                  'd',
+                                  'e',
+                                  'f',
+                                  'g',
+                                  'h',
+                                  'i'};
     ext(page, 11, ins, sizeof(ins));
     uint32_t rec = redo_mach_read_2(page + 101 - 2);
     assert_int_equal(rec, 125 + 8);
-    assert_int_equal(redo_mach_read_2(page + rec - 2), 116); /* next = supremum */
+    assert_int_equal(redo_mach_read_2(page + rec - 2), 116);    /* next = supremum */
     assert_int_equal(redo_mach_read_2(page + rec - 5) >> 3, 2); /* heap_no */
     assert_int_equal((redo_mach_read_2(page + rec - 4) >> 1) & 0x3ff, 2);
     assert_int_equal(page[rec - 3] & 1, 1);
@@ -537,8 +552,18 @@ static void test_redundant_insert_delete(void **state)
     assert_int_equal(page[116 - 6] & 0xf, 2); /* supremum owns 2 */
 
     /* A second record after the first sharing 2 data bytes and the offsets. */
-    const uint8_t ins2[] = {REDO_EXT_INSERT_HEAP_REDUNDANT, (uint8_t)(rec - 101),
-                                   (1 << 3) | 4, 2, 2, 'X', 'Y', 'Z', 'W', 'V', 'U', 'T'};
+    const uint8_t ins2[] = {REDO_EXT_INSERT_HEAP_REDUNDANT,
+                            (uint8_t)(rec - 101),
+                            (1 << 3) | 4,
+                            2,
+                            2,
+                            'X',
+                            'Y',
+                            'Z',
+                            'W',
+                            'V',
+                            'U',
+                            'T'};
     ext(page, 11, ins2, sizeof(ins2));
     uint32_t rec2 = redo_mach_read_2(page + rec - 2);
     assert_memory_equal(page + rec2, "abXYZWVUT", 9);
@@ -550,8 +575,22 @@ static void test_redundant_insert_delete(void **state)
     assert_int_equal(redo_mach_read_2(page + 101 - 2), rec2);
     assert_int_equal(redo_mach_read_2(page + 44), rec);
     assert_int_equal(redo_mach_read_2(page + 46), 17);
-    static const uint8_t reuse[] = {REDO_EXT_INSERT_REUSE_REDUNDANT, 0, (1 << 3) | 4, 0, 0,
-                                    9, 4, 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y'};
+    static const uint8_t reuse[] = {REDO_EXT_INSERT_REUSE_REDUNDANT,
+                                    0,
+                                    (1 << 3) | 4,
+                                    0,
+                                    0,
+                                    9,
+                                    4,
+                                    'q',
+                                    'r',
+                                    's',
+                                    't',
+                                    'u',
+                                    'v',
+                                    'w',
+                                    'x',
+                                    'y'};
     ext(page, 11, reuse, sizeof(reuse));
     assert_int_equal(redo_mach_read_2(page + 101 - 2), rec);
     assert_memory_equal(page + rec, "qrstuvwxy", 9);
@@ -560,8 +599,8 @@ static void test_redundant_insert_delete(void **state)
 
     uint8_t r[64];
     size_t n;
-    static const uint8_t bad_size[] = {REDO_EXT_INSERT_HEAP_REDUNDANT, 0, (1 << 3) | 4, 0, 0,
-                                       9, 4, 'a'};
+    static const uint8_t bad_size[] = {
+        REDO_EXT_INSERT_HEAP_REDUNDANT, 0, (1 << 3) | 4, 0, 0, 9, 4, 'a'};
     n = put_rec(r, REDO_EXTENDED, false, 9, 11, bad_size, sizeof(bad_size));
     apply_recs(page, 11, r, n, IBS_E_INTEGRITY, "record size does not match");
     static const uint8_t dyn_on_old[] = {REDO_EXT_INSERT_HEAP_DYNAMIC, 0, 0, 0, 0, 1};
@@ -721,10 +760,14 @@ static void test_recv_events(void **state)
 int run_apply_tests(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_real_backup_one_batch), cmocka_unit_test(test_real_backup_batches),
-        cmocka_unit_test(test_page_lsn_rule),          cmocka_unit_test(test_init_free_memset_memmove),
-        cmocka_unit_test(test_dynamic_insert_delete),  cmocka_unit_test(test_redundant_insert_delete),
-        cmocka_unit_test(test_undo),                   cmocka_unit_test(test_recv_events),
+        cmocka_unit_test(test_real_backup_one_batch),
+        cmocka_unit_test(test_real_backup_batches),
+        cmocka_unit_test(test_page_lsn_rule),
+        cmocka_unit_test(test_init_free_memset_memmove),
+        cmocka_unit_test(test_dynamic_insert_delete),
+        cmocka_unit_test(test_redundant_insert_delete),
+        cmocka_unit_test(test_undo),
+        cmocka_unit_test(test_recv_events),
     };
     return cmocka_run_group_tests_name("redo_apply", tests, NULL, NULL);
 }

@@ -117,7 +117,8 @@ static void test_encrypted_headers(void **state)
         memset(in.crypt_msg, 0xab, sizeof(in.crypt_msg));
         memset(in.crypt_nonce, 0xcd, sizeof(in.crypt_nonce));
         redo_log_header_write(&in, h);
-        assert_int_equal(redo_mach_read_4(h), fmt == REDO_FORMAT_ENC_11 ? 0xF09F979Du : 0x50687973u);
+        assert_int_equal(redo_mach_read_4(h),
+                         fmt == REDO_FORMAT_ENC_11 ? 0xF09F979Du : 0x50687973u);
         assert_int_equal(redo_log_header_parse(h, sizeof(h), &out, &err), 0);
         assert_int_equal(out.format, fmt);
         assert_int_equal(out.key_version, 7);
@@ -236,8 +237,8 @@ static void test_prepared_log(void **state)
 int run_log_tests(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc32c_vector),   cmocka_unit_test(test_live_header),
-        cmocka_unit_test(test_header_refusals), cmocka_unit_test(test_encrypted_headers),
+        cmocka_unit_test(test_crc32c_vector),     cmocka_unit_test(test_live_header),
+        cmocka_unit_test(test_header_refusals),   cmocka_unit_test(test_encrypted_headers),
         cmocka_unit_test(test_checkpoint_blocks), cmocka_unit_test(test_geometry),
         cmocka_unit_test(test_prepared_log),
     };

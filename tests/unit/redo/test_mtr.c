@@ -34,7 +34,7 @@ static int walk_records(const uint8_t *buf, const struct redo_mtr *m)
 static void test_varint(void **state)
 {
     (void)state;
-    static const uint32_t values[] = {0,       1,       127,      128,        16511,     16512,
+    static const uint32_t values[] = {0,       1,       127,       128,       16511,      16512,
                                       2113663, 2113664, 270549119, 270549120, 0xFFFFFFFEu};
     static const unsigned lens[] = {1, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5};
     uint8_t b[8];
@@ -184,8 +184,8 @@ static void test_worked_example(void **state)
         bool same;
         uint32_t page, offset, len, src;
     } want[] = {
-        {REDO_WRITE, false, 46, 49, 1, 0},     {REDO_WRITE, true, 46, 50, 6, 0},
-        {REDO_MEMMOVE, true, 46, 56, 6, 50},   {REDO_MEMSET, false, 301, 120, 4, 0},
+        {REDO_WRITE, false, 46, 49, 1, 0},      {REDO_WRITE, true, 46, 50, 6, 0},
+        {REDO_MEMMOVE, true, 46, 56, 6, 50},    {REDO_MEMSET, false, 301, 120, 4, 0},
         {REDO_MEMMOVE, true, 301, 126, 6, 120}, {REDO_WRITE, false, 301, 57, 1, 0},
         {REDO_WRITE, true, 301, 101, 1, 0},
     };
@@ -254,8 +254,8 @@ static void test_file_records(void **state)
     struct ibs_err err;
 
     /* Reference §2.7: FILE_MODIFY of space 5 and FILE_RENAME of space 6. */
-    static const uint8_t modify[] = {0xb0, 0x01, 0x05, 0x00, '.', '/', 't', 'e', 's', 't',
-                                     '/',  't',  'r',  '.',  'i', 'b', 'd'};
+    static const uint8_t modify[] = {0xb0, 0x01, 0x05, 0x00, '.', '/', 't', 'e', 's',
+                                     't',  '/',  't',  'r',  '.', 'i', 'b', 'd'};
     assert_int_equal(decode_one(modify, sizeof(modify), &r, &err), 0);
     assert_int_equal(r.type, REDO_FILE_MODIFY);
     assert_int_equal(r.space_id, 5);
@@ -378,8 +378,8 @@ static void test_page_records(void **state)
     p += put_rec(buf + p, REDO_OPTION, true, 0, 0, opt, 5);
     static const uint8_t ua[] = {REDO_EXT_UNDO_APPEND, 1, 2, 3};
     p += put_rec(buf + p, REDO_EXTENDED, true, 0, 0, ua, 4);
-    static const uint8_t ins[] = {REDO_EXT_INSERT_REUSE_DYNAMIC, 0x35, 0x03, 0x08, 0x01,
-                                  0x03, 0xaa, 0xbb};
+    static const uint8_t ins[] = {
+        REDO_EXT_INSERT_REUSE_DYNAMIC, 0x35, 0x03, 0x08, 0x01, 0x03, 0xaa, 0xbb};
     p += put_rec(buf + p, REDO_EXTENDED, true, 0, 0, ins, sizeof(ins));
     static const uint8_t insr[] = {REDO_EXT_INSERT_HEAP_REDUNDANT, 0x3e, 0x1c, 0x03, 0x03, 0x16};
     p += put_rec(buf + p, REDO_EXTENDED, true, 0, 0, insr, sizeof(insr));
@@ -534,7 +534,8 @@ static void test_corrupt_page_records(void **state)
     expect_corrupt(ext_undo_short, 6, "UNDO_APPEND of 2 bytes");
     static const uint8_t ins_short[] = {0x26, 0x05, 0x0a, 0x06, 0x01, 0x02, 0x03};
     expect_corrupt(ins_short, 7, "malformed INSERT_HEAP_DYNAMIC");
-    static const uint8_t ins_r_hdr3[] = {0x29, 0x05, 0x0a, 0x04, 0x01, 0xc0, 0x00, 0x00, 0x01, 0x01};
+    static const uint8_t ins_r_hdr3[] = {0x29, 0x05, 0x0a, 0x04, 0x01,
+                                         0xc0, 0x00, 0x00, 0x01, 0x01};
     expect_corrupt(ins_r_hdr3, 10, "malformed INSERT_HEAP_REDUNDANT");
     static const uint8_t del_r_long[] = {0x25, 0x05, 0x0a, 0x08, 0x01, 0x01};
     expect_corrupt(del_r_long, 6, "malformed DELETE_ROW_FORMAT_REDUNDANT");
@@ -639,10 +640,14 @@ static void test_scan_limits(void **state)
 int run_mtr_tests(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_varint),         cmocka_unit_test(test_live_tail),
-        cmocka_unit_test(test_live_wrap),      cmocka_unit_test(test_worked_example),
-        cmocka_unit_test(test_file_records),   cmocka_unit_test(test_page_records),
-        cmocka_unit_test(test_corrupt_page_records), cmocka_unit_test(test_scan_limits),
+        cmocka_unit_test(test_varint),
+        cmocka_unit_test(test_live_tail),
+        cmocka_unit_test(test_live_wrap),
+        cmocka_unit_test(test_worked_example),
+        cmocka_unit_test(test_file_records),
+        cmocka_unit_test(test_page_records),
+        cmocka_unit_test(test_corrupt_page_records),
+        cmocka_unit_test(test_scan_limits),
     };
     return cmocka_run_group_tests_name("redo_mtr", tests, NULL, NULL);
 }

@@ -54,15 +54,15 @@ size_t mtr_finish(uint8_t *buf, size_t n)
 
 struct redo_log_geom geom_lap0(void)
 {
-    struct redo_log_geom g = {.first_lsn = 12288, .capacity = 1ull << 40,
-                              .format = REDO_FORMAT_10_8};
+    struct redo_log_geom g = {
+        .first_lsn = 12288, .capacity = 1ull << 40, .format = REDO_FORMAT_10_8};
     return g;
 }
 
 /* Builds one record: first byte type|len (long form when needed), page id
  * unless same, payload. Returns its length. */
 size_t put_rec(uint8_t *out, uint8_t type, bool same, uint32_t space, uint32_t page,
-                      const uint8_t *payload, size_t plen)
+               const uint8_t *payload, size_t plen)
 {
     uint8_t body[256];
     size_t n = 0;
@@ -89,4 +89,3 @@ size_t put_rec(uint8_t *out, uint8_t type, bool same, uint32_t space, uint32_t p
     memcpy(out + o, body, n);
     return o + n;
 }
-
