@@ -60,9 +60,16 @@ IBS__S3_PID=
 IBS__CLEANED=0
 IBS__WATCHDOG_PID=
 
-ibs_log() { printf '[harness %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# IBS_HARNESS_LOG=FILE: also append the harness's lines there (they survive a
+# reader of stderr that is gone, e.g. ctest after Ctrl-C).
+ibs_log() {
+    local line
+    line=$(printf '[harness %s %s] %s' "$(date +%H:%M:%S.%N | cut -c1-12)" "$$" "$*")
+    printf '%s\n' "$line" >&2
+    [[ -z "${IBS_HARNESS_LOG:-}" ]] || printf '%s\n' "$line" >>"$IBS_HARNESS_LOG" 2>/dev/null || true
+}
 ibs_die() {
-    printf '[harness] FAIL: %s\n' "$*" >&2
+    ibs_log "FAIL: $*"
     exit 1
 }
 
@@ -95,6 +102,7 @@ ibs__wait_gone() { # pid seconds: 0 once the process is gone
 ibs__stop_pid() { # name pid: SIGTERM, bounded wait, SIGKILL
     local name=$1 pid=$2
     kill -0 "$pid" 2>/dev/null || return 0
+    ibs_log "stopping $name (pid $pid)"
     ibs__kill_group "$pid" TERM
     if ! ibs__wait_gone "$pid" "$IBS_STOP_TIMEOUT"; then
         ibs_log "$name (pid $pid) did not stop in ${IBS_STOP_TIMEOUT}s; killing it"
@@ -119,6 +127,9 @@ ibs__forget() { # pid: drop from the service list and the watchdog's file
 ibs__cleanup() {
     ((IBS__CLEANED)) && return 0
     IBS__CLEANED=1
+    # Our stdout/stderr may be a pipe whose reader (ctest) is gone after a
+    # Ctrl-C: a log line must not kill the cleanup with SIGPIPE.
+    trap '' PIPE
     # A Ctrl-C during the cleanup (say, the test was already stopping its
     # servers) must not cut it short: it is bounded anyway.
     trap '' INT TERM HUP
@@ -239,6 +250,7 @@ ibs__mariadb_shutdown() { # name pid
     local name=$1 pid=$2 sock
     sock=$(ibs__instance_var "$name" MYSQL_SOCKET)
     if kill -0 "$pid" 2>/dev/null && [[ -n "$sock" ]]; then
+        ibs_log "shutting down mariadbd[$name] (pid $pid)"
         timeout 20 mariadb-admin --no-defaults --user=root --socket="$sock" \
             --connect-timeout=2 --shutdown-timeout=15 shutdown >/dev/null 2>&1 || true
     fi
