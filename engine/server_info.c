@@ -115,7 +115,7 @@ static const char info_query[] =
 
 static int fill_info(MYSQL_ROW row, struct eng_server_info *info, struct ibs_err *err)
 {
-    uint64_t v;
+    uint64_t v = 0;
     int rc;
 
     if ((rc = copy_field(info->version, sizeof(info->version), "version", row[V_VERSION], err)) ||
