@@ -45,35 +45,48 @@ void cli_print_overview(void)
            IBS_DEFAULT_CONFIG_FILE, exit_codes_text);
 }
 
+const char *cli_exit_codes_text(void)
+{
+    return exit_codes_text;
+}
+
+static void print_option(int id)
+{
+    const struct opt_def *d = &opt_defs[id];
+    char left[64], env[96];
+    if (d->has_arg == required_argument)
+        snprintf(left, sizeof(left), "--%s %s", d->name, d->metavar);
+    else if (d->has_arg == optional_argument)
+        snprintf(left, sizeof(left), "--%s[=%s]", d->name, d->metavar);
+    else
+        snprintf(left, sizeof(left), "--%s", d->name);
+    printf("  %-28s %s", left, d->help);
+    if (d->def)
+        printf(" (default %s)", d->def);
+    if (id != OPT_HELP && id != OPT_CONFIG) {
+        opts_env_name(d->name, env, sizeof(env));
+        printf(" [%s]", env);
+    }
+    printf("\n");
+}
+
 void cli_print_command_help(const struct cli_cmd *cmd)
 {
-    char env[96];
     printf("Usage: %s\n\n%s\n", cmd->usage, cmd->summary);
     if (cmd->description && cmd->description[0])
         printf("\n%s\n", cmd->description);
     bool any = false;
     for (const int *a = cmd->options; *a >= 0; a++) {
-        const struct opt_def *d = &opt_defs[*a];
-        char left[64];
         if (!any) {
             printf("\nOptions:\n");
             any = true;
         }
-        if (d->has_arg == required_argument)
-            snprintf(left, sizeof(left), "--%s %s", d->name, d->metavar);
-        else if (d->has_arg == optional_argument)
-            snprintf(left, sizeof(left), "--%s[=%s]", d->name, d->metavar);
-        else
-            snprintf(left, sizeof(left), "--%s", d->name);
-        printf("  %-28s %s", left, d->help);
-        if (d->def)
-            printf(" (default %s)", d->def);
-        if (*a != OPT_HELP && *a != OPT_CONFIG) {
-            opts_env_name(d->name, env, sizeof(env));
-            printf(" [%s]", env);
-        }
-        printf("\n");
+        print_option(*a);
     }
+    printf("\nOptions of every command:\n");
+    for (int id = 0; id < OPT__COUNT; id++)
+        if (opt_defs[id].global)
+            print_option(id);
     printf("\n%s", exit_codes_text);
 }
 

@@ -22,6 +22,8 @@ extern const struct cli_cmd *const cli_commands[];
 const struct cli_cmd *cli_find(const char *name);
 void cli_print_overview(void);
 void cli_print_command_help(const struct cli_cmd *cmd);
+/* The exit status table printed by the help (also in the manual page). */
+const char *cli_exit_codes_text(void);
 
 /* Applies --log-level/--log-format/--quiet; IBS_E_USAGE on a bad value. */
 int cli_setup_logging(const struct opts *o, struct ibs_err *err);

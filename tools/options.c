@@ -89,6 +89,25 @@ const struct opt_def opt_defs[OPT__COUNT] = {
                         "leave the raw layout that mariabackup --prepare accepts"},
     [OPT_USE_MEMORY] = {"use-memory", required_argument, "SIZE", "1G", false,
                         "memory for redo records before a batch is applied"},
+    [OPT_JSON] = {"json", no_argument, NULL, NULL, false, "print JSON for scripts"},
+    [OPT_ALL] = {"all", no_argument, NULL, NULL, false,
+                 "list: also incomplete attempts; verify: every backup"},
+    [OPT_RETAIN_FULL] = {"retain-full", required_argument, "N", NULL, false,
+                         "keep the newest N full backups and what depends on them"},
+    [OPT_RETAIN_DAYS] = {"retain-days", required_argument, "DAYS", NULL, false,
+                         "also keep every backup that ended less than DAYS days ago"},
+    [OPT_DRY_RUN] = {"dry-run", no_argument, NULL, NULL, false,
+                     "print what would be deleted, change nothing"},
+    [OPT_OLDER_THAN] = {"older-than", required_argument, "HOURS", "24", false,
+                        "only remove leftovers older than HOURS hours"},
+    [OPT_LOCK_STALE_AFTER] = {"lock-stale-after", required_argument, "HOURS", "24", false,
+                              "break another host's repository lock older than HOURS hours",
+                              true},
+    [OPT_METRICS_FILE] = {"metrics-file", required_argument, "PATH", NULL, false,
+                          "write Prometheus textfile-collector metrics to PATH at the end",
+                          true},
+    [OPT_SYSLOG] = {"syslog", no_argument, NULL, NULL, false,
+                    "also log to syslog (facility daemon)", true},
 };
 
 void opts_env_name(const char *name, char *buf, unsigned size)
@@ -109,6 +128,8 @@ static int find_by_name(const char *name)
 
 static bool is_allowed(const int *allowed, int id)
 {
+    if (opt_defs[id].global)
+        return true;
     for (const int *a = allowed; *a >= 0; a++)
         if (*a == id)
             return true;
@@ -182,13 +203,13 @@ static int load_config(struct opts *o, const char *path, bool required, const ch
 static void load_env(struct opts *o, const int *allowed)
 {
     char env[96];
-    for (const int *a = allowed; *a >= 0; a++) {
-        if (*a == OPT_HELP || *a == OPT_CONFIG)
+    for (int id = 0; id < OPT__COUNT; id++) {
+        if (id == OPT_HELP || id == OPT_CONFIG || !is_allowed(allowed, id))
             continue;
-        opts_env_name(opt_defs[*a].name, env, sizeof(env));
+        opts_env_name(opt_defs[id].name, env, sizeof(env));
         const char *value = getenv(env);
         if (value)
-            set_value(o, *a, value, SRC_ENV);
+            set_value(o, id, value, SRC_ENV);
     }
 }
 
@@ -213,7 +234,12 @@ int opts_load(struct opts *o, const char *command, const int *allowed, int argc,
             set_value(o, i, opt_defs[i].def, SRC_DEFAULT);
 
     for (const int *a = allowed; *a >= 0; a++)
-        longopts[n++] = (struct option){opt_defs[*a].name, opt_defs[*a].has_arg, NULL, *a + 256};
+        if (!opt_defs[*a].global)
+            longopts[n++] =
+                (struct option){opt_defs[*a].name, opt_defs[*a].has_arg, NULL, *a + 256};
+    for (int id = 0; id < OPT__COUNT; id++)
+        if (opt_defs[id].global)
+            longopts[n++] = (struct option){opt_defs[id].name, opt_defs[id].has_arg, NULL, id + 256};
     longopts[n] = (struct option){NULL, 0, NULL, 0};
 
     /* First pass: only find --config, so the file can sit underneath everything. */

@@ -60,6 +60,17 @@ enum opt_id {
     OPT_FORCE,
     OPT_NO_PREPARE,
     OPT_USE_MEMORY,
+    /* operations: list, info, verify, expire, cleanup */
+    OPT_JSON,
+    OPT_ALL,
+    OPT_RETAIN_FULL,
+    OPT_RETAIN_DAYS,
+    OPT_DRY_RUN,
+    OPT_OLDER_THAN,
+    /* every command (global: accepted whatever the command's own list says) */
+    OPT_LOCK_STALE_AFTER,
+    OPT_METRICS_FILE,
+    OPT_SYSLOG,
     OPT__COUNT
 };
 
@@ -73,6 +84,7 @@ struct opt_def {
     const char *def;      /* built-in default or NULL */
     bool secret;          /* never printed; registered for redaction */
     const char *help;
+    bool global;          /* taken by every command (not in their own lists) */
 };
 
 extern const struct opt_def opt_defs[OPT__COUNT];
@@ -84,7 +96,7 @@ struct opts {
 };
 
 /* Parses argv (after the subcommand name) for the options listed in allowed
- * (terminated by -1), layering config file and environment underneath.
+ * (terminated by -1) and the global ones, layering config file and environment underneath.
  * Non-option arguments are left in argv[*first_arg..argc). command names the
  * config section. IBS_E_USAGE with a one-line message on bad input. */
 int opts_load(struct opts *o, const char *command, const int *allowed, int argc, char **argv,
