@@ -2,6 +2,7 @@
 #include "engine/backup.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "common/log.h"
 #include "engine/backup_monitor.h"
+#include "engine/catalog.h"
 #include "engine/copier.h"
 #include "engine/discover.h"
 #include "engine/manifest.h"
@@ -30,6 +32,9 @@ struct backup {
     struct eng_copy_stats stats;
     struct eng_manifest m;
     char prefix[128]; /* "backups/<id>" */
+    struct eng_manifest base; /* the parent of an incremental */
+    bool have_base;
+    unsigned chain_length;
 };
 
 void eng_backup_make_id(char *buf, size_t size, time_t when, bool incremental)
@@ -82,6 +87,39 @@ static bool already_copied(const struct eng_manifest *m, const struct eng_file *
     return false;
 }
 
+/* An incremental refers to the base's copy of a non-InnoDB file that has not
+ * changed (same size and modification time) instead of storing it again. */
+static int reference_unchanged(struct backup *b, const struct eng_file_list *list,
+                               struct ibs_err *err)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        const struct eng_file *f = &list->files[i];
+        struct stat st;
+        if (already_copied(&b->m, f) || stat(f->path, &st) != 0)
+            continue;
+        for (size_t k = 0; k < b->base.file_count; k++) {
+            const struct eng_mfile *old = &b->base.files[k];
+            if (old->kind != ENG_MFILE_OTHER || strcmp(old->name, f->name) != 0 ||
+                old->size != (uint64_t)st.st_size || old->mtime != st.st_mtime)
+                continue;
+            long id = eng_manifest_add_file(&b->m, f->name, ENG_MFILE_OTHER);
+            if (id < 0)
+                return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+            struct eng_mfile *mf = &b->m.files[id];
+            mf->size = old->size;
+            mf->mtime = old->mtime;
+            mf->source = strdup(old->source ? old->source : b->base.id);
+            if (!mf->source)
+                return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+            int rc = eng_frame_list_copy(&mf->frames, &old->frames, err);
+            if (rc)
+                return rc;
+            break;
+        }
+    }
+    return 0;
+}
+
 /* Adds the files of list that are not in the manifest yet and copies them. */
 static int copy_new_files(struct backup *b, const struct eng_file_list *list, bool innodb,
                           struct ibs_err *err)
@@ -131,6 +169,7 @@ static int copy_new_files(struct backup *b, const struct eng_file_list *list, bo
         .packs = b->packs,
         .cancel = opts->cancel,
         .page_retries = 10,
+        .incremental_lsn = b->have_base ? b->base.to_lsn : 0,
     };
     rc = eng_copy_files(&copy, jobs, n, &b->stats, err);
     free(jobs);
@@ -150,7 +189,8 @@ static void forget_dropped(struct backup *b, const struct eng_file_list *now)
         if (gone) {
             IBS_INFO("backup", "%s: dropped or replaced during the backup", mf->name);
             free(mf->name);
-            free(mf->frames.refs);
+            free(mf->source);
+            eng_frame_list_free(&mf->frames);
             continue;
         }
         b->m.files[keep++] = *mf;
@@ -168,6 +208,74 @@ static int ensure_repository(struct store *store, struct ibs_err *err)
     int len = snprintf(text, sizeof(text), "{\"format\":%d,\"created\":%lld}\n",
                        ENG_REPO_FORMAT, (long long)time(NULL));
     return store_put(store, ENG_REPO_MARKER, text, (size_t)len, err);
+}
+
+static bool same_server(const struct eng_manifest *m, const struct eng_server_info *info)
+{
+    return m->hostname && m->datadir && strcmp(m->hostname, info->hostname) == 0 &&
+           strcmp(m->datadir, info->datadir) == 0 && m->server_id == info->server_id;
+}
+
+/* Finds the base of an incremental: the named backup, or the newest complete
+ * backup of this server; checks it belongs to this server and its chain. */
+static int load_base(struct backup *b, struct ibs_err *err)
+{
+    struct eng_catalog cat;
+    int rc = eng_catalog_load(b->opts->store, &cat, err);
+    if (rc)
+        return rc;
+    const char *wanted = b->opts->base;
+    bool latest = !wanted || strcmp(wanted, "latest") == 0;
+    char id[64] = "";
+    if (latest) {
+        for (size_t i = cat.count; i-- > 0 && !id[0];) {
+            struct eng_manifest m;
+            if (eng_manifest_load(b->opts->store, cat.ids[i], &m, err) != 0)
+                continue; /* verify reports damaged manifests; keep looking */
+            if (same_server(&m, &b->info))
+                snprintf(id, sizeof(id), "%s", cat.ids[i]);
+            eng_manifest_free(&m);
+        }
+        if (!id[0])
+            rc = ibs_err_set(err, IBS_E_NOTFOUND,
+                             "no complete backup of this server (%s:%s) in %s to base an "
+                             "incremental on: take a full backup first",
+                             b->info.hostname, b->info.datadir, store_url(b->opts->store));
+    } else {
+        rc = eng_catalog_resolve(&cat, wanted, id, sizeof(id), err);
+    }
+    eng_catalog_free(&cat);
+    if (rc)
+        return rc;
+    if ((rc = eng_manifest_load(b->opts->store, id, &b->base, err)) != 0)
+        return ibs_err_wrap(err, "base backup");
+    b->have_base = true;
+    if (!same_server(&b->base, &b->info))
+        return ibs_err_set(err, IBS_E_USAGE,
+                           "base backup %s is of another server (%s:%s, server_id %u), not this "
+                           "one (%s:%s, server_id %u): give --base a backup of this server",
+                           id, b->base.hostname, b->base.datadir, b->base.server_id,
+                           b->info.hostname, b->info.datadir, b->info.server_id);
+    if (b->base.page_size != b->info.page_size)
+        return ibs_err_set(err, IBS_E_USAGE, "base backup %s has innodb_page_size %u, the server %u",
+                           id, b->base.page_size, b->info.page_size);
+    /* The chain must be whole: every parent up to the full. */
+    b->chain_length = 1;
+    char parent[64];
+    snprintf(parent, sizeof(parent), "%s", b->base.parent ? b->base.parent : "");
+    while (parent[0]) {
+        struct eng_manifest m;
+        if (++b->chain_length > 10000)
+            return ibs_err_set(err, IBS_E_INTEGRITY, "backup chain of %s loops", id);
+        if ((rc = eng_manifest_load(b->opts->store, parent, &m, err)) != 0)
+            return ibs_err_wrap(err, "the chain of base %s is broken", id);
+        snprintf(parent, sizeof(parent), "%s", m.parent ? m.parent : "");
+        eng_manifest_free(&m);
+    }
+    b->chain_length++; /* this backup */
+    if (!b->base.to_lsn)
+        b->base.to_lsn = b->base.checkpoint_lsn;
+    return 0;
 }
 
 static int connect_all(struct backup *b, struct ibs_err *err)
@@ -224,7 +332,9 @@ static int start_redo(struct backup *b, struct ibs_err *err)
 static int fill_server_fields(struct backup *b, struct ibs_err *err)
 {
     struct eng_manifest *m = &b->m;
-    m->type = strdup("full");
+    m->type = strdup(b->have_base ? "incremental" : "full");
+    if (b->have_base && !(m->parent = strdup(b->base.id)))
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
     m->server_version = strdup(b->info.version);
     m->hostname = strdup(b->info.hostname);
     m->datadir = strdup(b->info.datadir);
@@ -328,11 +438,13 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
     b->m.start_time = time(NULL);
     if ((rc = connect_all(b, err)) != 0)
         goto out;
-    if ((rc = fill_server_fields(b, err)) != 0)
-        goto out;
     if ((rc = ensure_repository(opts->store, err)) != 0)
         goto out;
-    eng_backup_make_id(res->id, sizeof(res->id), b->m.start_time, false);
+    if (opts->incremental && (rc = load_base(b, err)) != 0)
+        goto out;
+    if ((rc = fill_server_fields(b, err)) != 0)
+        goto out;
+    eng_backup_make_id(res->id, sizeof(res->id), b->m.start_time, opts->incremental);
     b->m.id = strdup(res->id);
     snprintf(b->prefix, sizeof(b->prefix), "%s/%s", ENG_BACKUPS_DIR, res->id);
     char data_prefix[160];
@@ -347,8 +459,11 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
         rc = err->code; /* unlimited, but the monitor can still slow it down */
         goto out;
     }
-    IBS_INFO("backup", "backup %s of MariaDB %s (%s) into %s", res->id, b->info.version,
-             b->info.datadir, store_url(opts->store));
+    IBS_INFO("backup", "%s backup %s of MariaDB %s (%s) into %s", b->m.type, res->id,
+             b->info.version, b->info.datadir, store_url(opts->store));
+    if (b->have_base)
+        IBS_INFO("backup", "base %s: pages newer than LSN %llu are stored", b->base.id,
+                 (unsigned long long)b->base.to_lsn);
 
     if ((rc = eng_server_backup_stage(b->session, ENG_STAGE_START, err)) != 0)
         goto out;
@@ -372,6 +487,8 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
     if ((rc = copy_new_files(b, &innodb_now, true, err)) != 0)
         goto out;
     if ((rc = eng_discover_other(&b->info, &other, err)) != 0)
+        goto out;
+    if (b->have_base && (rc = reference_unchanged(b, &other, err)) != 0)
         goto out;
     if ((rc = copy_new_files(b, &other, false, err)) != 0 || (rc = check_cancel(b, err)) != 0)
         goto out;
@@ -407,6 +524,12 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
     res->checkpoint_lsn = b->m.checkpoint_lsn;
     res->end_lsn = b->m.end_lsn;
     res->files = (unsigned)b->m.file_count;
+    res->incremental = b->have_base;
+    res->chain_length = b->have_base ? b->chain_length : 1;
+    res->pages_scanned = atomic_load(&b->stats.pages_scanned);
+    res->pages_stored = atomic_load(&b->stats.pages_stored);
+    if (b->have_base)
+        snprintf(res->parent, sizeof(res->parent), "%s", b->base.id);
     if (b->m.binlog_enabled) {
         snprintf(res->binlog_file, sizeof(res->binlog_file), "%s", b->m.binlog_file);
         res->binlog_pos = b->m.binlog_pos;
@@ -448,5 +571,6 @@ int eng_backup_run(const struct eng_backup_opts *opts, struct eng_backup_result 
     eng_server_close(b.watch);
     eng_server_close(b.session);
     eng_manifest_free(&b.m);
+    eng_manifest_free(&b.base);
     return rc;
 }

@@ -25,6 +25,8 @@ struct eng_backup_opts {
     uint64_t throttle_bps;    /* read bandwidth limit, 0 = none */
     unsigned redo_timeout_s;  /* how long to wait for the tailer at the end */
     bool progress_tty;        /* draw a progress line on stderr */
+    bool incremental;         /* store only what changed since a base backup */
+    const char *base;         /* id of the base, or NULL/"latest": the newest of this server */
     atomic_bool *cancel;      /* set by a signal handler to interrupt */
 };
 
@@ -39,6 +41,11 @@ struct eng_backup_result {
     uint64_t binlog_pos;
     char gtid[4096];
     unsigned files;
+    bool incremental;
+    char parent[64];
+    unsigned chain_length;    /* members from the full to this one */
+    uint64_t pages_scanned;
+    uint64_t pages_stored;
 };
 
 int eng_backup_run(const struct eng_backup_opts *opts, struct eng_backup_result *result,

@@ -38,6 +38,11 @@ struct worker {
     uint8_t *frame;   /* one encoded frame */
     size_t frame_cap;
     uint8_t *reread;  /* one page, for re-reads */
+    uint8_t *pages;   /* an incremental's page frame being assembled */
+    size_t pages_cap;
+    uint32_t *page_nos;
+    size_t pages_len;
+    uint32_t npages;
 };
 
 /* What one file's copy needs to know about its pages. */
@@ -112,40 +117,119 @@ static int validate_chunk(struct worker *w, const struct file_plan *fp, uint8_t 
     return 0;
 }
 
+/* Encodes raw as one frame, appends it to the packs and records it in the
+ * file's frame list; pages (owned by the list afterwards) for page frames. */
+static int emit_frame(struct worker *w, const struct file_plan *fp, enum eng_frame_kind kind,
+                      const uint8_t *raw, size_t len, uint64_t offset, uint32_t *pages,
+                      uint32_t npages, struct ibs_err *err)
+{
+    struct eng_frame_header h = {.kind = kind,
+                                 .file_id = fp->job->file_id,
+                                 .offset = offset,
+                                 .page_size = fp->page_size};
+    size_t frame_len;
+    struct eng_frame_loc loc;
+    int rc = eng_frame_encode(w->codec, &h, raw, len, w->frame, w->frame_cap, &frame_len, err);
+    if (!rc)
+        rc = eng_pack_append(w->run->opts->packs, w->frame, frame_len, &loc, err);
+    if (rc) {
+        free(pages);
+        return rc;
+    }
+    struct eng_frame_ref ref = {.pack = loc.pack,
+                                .pack_offset = loc.offset,
+                                .frame_len = (uint32_t)frame_len,
+                                .offset = offset,
+                                .raw_len = (uint32_t)len,
+                                .xxh3 = h.xxh3,
+                                .pages = pages,
+                                .npages = npages};
+    atomic_fetch_add(&w->run->stats->bytes_stored, frame_len);
+    rc = eng_frame_list_add(&fp->job->mf->frames, &ref, err);
+    if (rc)
+        free(pages);
+    return rc;
+}
+
+static int flush_pages(struct worker *w, const struct file_plan *fp, uint64_t offset,
+                       struct ibs_err *err)
+{
+    if (w->npages == 0)
+        return 0;
+    uint32_t *pages = malloc(w->npages * sizeof(*pages));
+    if (!pages)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    memcpy(pages, w->page_nos, w->npages * sizeof(*pages));
+    int rc = emit_frame(w, fp, ENG_FRAME_PAGES, w->pages, w->pages_len, offset, pages,
+                        w->npages, err);
+    w->pages_len = 0;
+    w->npages = 0;
+    return rc;
+}
+
+/* An incremental keeps the pages changed since its base. A page whose header
+ * LSN is not newer is skipped unchecked: even if the read was torn, its first
+ * bytes (and LSN) are those of the version on disk at the checkpoint, which
+ * the base already holds, and the incremental's redo carries every later
+ * change. A page that is newer is validated (and re-read) like any other. */
+static int store_changed_pages(struct worker *w, const struct file_plan *fp, uint8_t *chunk,
+                               size_t len, uint64_t offset, struct ibs_err *err)
+{
+    uint64_t threshold = w->run->opts->incremental_lsn;
+    const size_t entry = 4 + fp->page_size;
+    for (size_t at = 0; at + fp->page_size <= len; at += fp->page_size) {
+        uint8_t *page = chunk + at;
+        uint32_t page_no = fp->job->first_page_no + (uint32_t)((offset + at) / fp->page_size);
+        atomic_fetch_add(&w->run->stats->pages_scanned, 1);
+        fp->job->mf->pages_scanned++;
+        if (redo_page_get_lsn(page) <= threshold)
+            continue;
+        struct redo_page_verdict v;
+        if (!redo_fsp_is_doublewrite(fp->job->mf->space_id, page_no, fp->flags)) {
+            redo_page_validate(page, fp->page_size, fp->flags, page_no, &v);
+            if (!v.ok) {
+                int rc = reread_page(w, fp, page, offset + at, page_no, &v, err);
+                if (rc)
+                    return rc;
+            }
+        }
+        if (w->pages_len + entry > w->pages_cap || w->npages == ENG_FRAME_PAGES_MAX) {
+            int rc = flush_pages(w, fp, offset, err);
+            if (rc)
+                return rc;
+        }
+        /* Numbered within the file (ibdata2 starts again at 0), like the offsets. */
+        uint32_t index = (uint32_t)((offset + at) / fp->page_size);
+        redo_put_be32(w->pages + w->pages_len, index);
+        memcpy(w->pages + w->pages_len + 4, page, fp->page_size);
+        w->pages_len += entry;
+        w->page_nos[w->npages++] = index;
+        fp->job->mf->pages_copied++;
+        atomic_fetch_add(&w->run->stats->pages_stored, 1);
+    }
+    return flush_pages(w, fp, offset, err);
+}
+
 static int store_chunk(struct worker *w, const struct file_plan *fp, uint8_t *chunk, size_t len,
                        uint64_t offset, struct ibs_err *err)
 {
     struct eng_mfile *mf = fp->job->mf;
     int rc;
 
+    if (fp->page_size && w->run->opts->incremental_lsn)
+        return store_changed_pages(w, fp, chunk, len, offset, err);
     if (fp->page_size && (rc = validate_chunk(w, fp, chunk, len, offset, err)) != 0)
         return rc;
-    if (fp->page_size)
+    if (fp->page_size) {
         for (size_t at = 0; at + fp->page_size <= len; at += fp->page_size)
             mf->pages_copied += !all_zero(chunk + at, fp->page_size);
+        mf->pages_scanned += len / fp->page_size;
+        atomic_fetch_add(&w->run->stats->pages_scanned, len / fp->page_size);
+    }
     /* A chunk of zeros is a hole in the restored file: nothing to store. */
     if (all_zero(chunk, len))
         return 0;
-    struct eng_frame_header h = {.kind = ENG_FRAME_FILE,
-                                 .file_id = fp->job->file_id,
-                                 .offset = offset,
-                                 .page_size = fp->page_size};
-    size_t frame_len;
-    rc = eng_frame_encode(w->codec, &h, chunk, len, w->frame, w->frame_cap, &frame_len, err);
-    if (rc)
-        return rc;
-    struct eng_frame_loc loc;
-    rc = eng_pack_append(w->run->opts->packs, w->frame, frame_len, &loc, err);
-    if (rc)
-        return rc;
-    struct eng_frame_ref ref = {.pack = loc.pack,
-                                .pack_offset = loc.offset,
-                                .frame_len = (uint32_t)frame_len,
-                                .offset = offset,
-                                .raw_len = (uint32_t)len,
-                                .xxh3 = h.xxh3};
-    atomic_fetch_add(&w->run->stats->bytes_stored, frame_len);
-    return eng_frame_list_add(&mf->frames, &ref, err);
+    return emit_frame(w, fp, ENG_FRAME_FILE, chunk, len, offset, NULL, 0, err);
 }
 
 /* Learns page size, flags and the free limit from page 0 of an InnoDB file. */
@@ -331,6 +415,8 @@ static void worker_free(struct worker *w, unsigned queue_depth)
     free(w->bufs);
     free(w->frame);
     free(w->reread);
+    free(w->pages);
+    free(w->page_nos);
     io_codec_free(w->codec);
     io_ring_free(w->ring);
 }
@@ -345,8 +431,19 @@ static int worker_init(struct worker *w, struct copy_run *run, struct ibs_err *e
     if (!(w->codec = io_codec_new(opts->compress_level, err)))
         return err->code;
     w->bufs = calloc(opts->queue_depth, sizeof(*w->bufs));
-    w->frame_cap = eng_frame_bound(opts->chunk_size);
+    /* A page frame holds at most one chunk's pages, each with a 4-byte number
+     * (1 KiB pages at the smallest: chunk / 256 more bytes). */
+    w->pages_cap = opts->chunk_size + opts->chunk_size / 256;
+    if (w->pages_cap > ENG_FRAME_MAX_RAW)
+        w->pages_cap = ENG_FRAME_MAX_RAW;
+    w->frame_cap = eng_frame_bound(opts->incremental_lsn ? w->pages_cap : opts->chunk_size);
     w->frame = malloc(w->frame_cap);
+    if (opts->incremental_lsn) {
+        w->pages = malloc(w->pages_cap);
+        w->page_nos = malloc(ENG_FRAME_PAGES_MAX * sizeof(*w->page_nos));
+        if (!w->pages || !w->page_nos)
+            return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    }
     if (!w->bufs || !w->frame || posix_memalign((void **)&w->reread, DIRECT_ALIGN, 65536) != 0)
         return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
     for (unsigned i = 0; i < opts->queue_depth; i++)

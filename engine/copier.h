@@ -36,6 +36,9 @@ struct eng_copy_opts {
     struct eng_pack_writer *packs;
     atomic_bool *cancel;   /* set by anyone to stop the copy */
     unsigned page_retries; /* re-reads of a page that fails its checksum */
+    /* Incremental: keep only pages whose FIL_PAGE_LSN is newer than this,
+     * stored as page frames; 0 copies everything (a full backup). */
+    uint64_t incremental_lsn;
 };
 
 struct eng_copy_stats {
@@ -44,6 +47,8 @@ struct eng_copy_stats {
     _Atomic uint64_t pages_reread;
     _Atomic uint64_t files_done;
     _Atomic uint64_t bytes_total; /* planned: sum of what will be read, for progress */
+    _Atomic uint64_t pages_scanned;
+    _Atomic uint64_t pages_stored;
 };
 
 /* Copies every job; returns the first failure (the others stop at their next

@@ -26,11 +26,14 @@
 #define ENG_FRAME_VERSION 1
 /* Largest raw payload of one frame; bounds every buffer that holds one. */
 #define ENG_FRAME_MAX_RAW (16u << 20)
+/* Most pages one page frame holds (a 16 MiB chunk of 1 KiB compressed pages). */
+#define ENG_FRAME_PAGES_MAX 16384u
 
 enum eng_frame_kind {
     ENG_FRAME_FILE = 1,  /* contiguous bytes of a data file at `offset` */
     ENG_FRAME_REDO = 2,  /* contiguous mini-transactions starting at LSN `offset` */
-    ENG_FRAME_PAGES = 3, /* changed pages of an incremental: (u32 page_no, page) pairs */
+    ENG_FRAME_PAGES = 3, /* changed pages of an incremental: (u32 BE page index in the
+                          * file, page bytes) pairs; page_size says how long a page is */
 };
 
 enum eng_frame_codec { ENG_CODEC_NONE = 0, ENG_CODEC_ZSTD = 1 };

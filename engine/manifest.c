@@ -1,5 +1,6 @@
 /* Manifest model and its JSON form (see manifest.h). */
 #include "engine/manifest.h"
+#include "engine/frame.h"
 
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -38,12 +39,13 @@ void eng_manifest_free(struct eng_manifest *m)
     free(m->data_file_path);
     free(m->binlog_file);
     free(m->gtid);
-    free(m->redo.refs);
+    eng_frame_list_free(&m->redo);
     packs_free(m->data_packs, m->data_pack_count);
     packs_free(m->redo_packs, m->redo_pack_count);
     for (size_t i = 0; i < m->file_count; i++) {
         free(m->files[i].name);
-        free(m->files[i].frames.refs);
+        free(m->files[i].source);
+        eng_frame_list_free(&m->files[i].frames);
     }
     free(m->files);
     memset(m, 0, sizeof(*m));
@@ -83,6 +85,34 @@ int eng_frame_list_add(struct eng_frame_list *list, const struct eng_frame_ref *
     return 0;
 }
 
+void eng_frame_list_free(struct eng_frame_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->refs[i].pages);
+    free(list->refs);
+    memset(list, 0, sizeof(*list));
+}
+
+int eng_frame_list_copy(struct eng_frame_list *dst, const struct eng_frame_list *src,
+                        struct ibs_err *err)
+{
+    for (size_t i = 0; i < src->count; i++) {
+        struct eng_frame_ref ref = src->refs[i];
+        if (ref.npages) {
+            ref.pages = malloc(ref.npages * sizeof(*ref.pages));
+            if (!ref.pages)
+                return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+            memcpy(ref.pages, src->refs[i].pages, ref.npages * sizeof(*ref.pages));
+        }
+        int rc = eng_frame_list_add(dst, &ref, err);
+        if (rc) {
+            free(ref.pages);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* ---- writing ---- */
 
 static json_object *jstr(const char *s)
@@ -110,6 +140,12 @@ static json_object *frames_to_json(const struct eng_frame_list *list)
         json_object_array_add(f, ju64(r->raw_len));
         snprintf(hash, sizeof(hash), "%016" PRIx64, r->xxh3);
         json_object_array_add(f, json_object_new_string(hash));
+        if (r->pages) {
+            json_object *pages = json_object_new_array_ext((int)r->npages);
+            for (uint32_t k = 0; k < r->npages; k++)
+                json_object_array_add(pages, ju64(r->pages[k]));
+            json_object_array_add(f, pages);
+        }
         json_object_array_add(arr, f);
     }
     return arr;
@@ -186,6 +222,8 @@ int eng_manifest_to_json(const struct eng_manifest *m, char **out, size_t *len,
         json_object_object_add(jf, "size", ju64(f->size));
         json_object_object_add(jf, "mtime", json_object_new_int64(f->mtime));
         json_object_object_add(jf, "pages_copied", ju64(f->pages_copied));
+        json_object_object_add(jf, "pages_scanned", ju64(f->pages_scanned));
+        json_object_object_add(jf, "source", jstr(f->source));
         json_object_object_add(jf, "frames", frames_to_json(&f->frames));
         json_object_array_add(files, jf);
     }
@@ -272,6 +310,33 @@ static uint64_t elem_u64(struct parse_ctx *c, json_object *arr, size_t i)
     return (uint64_t)json_object_get_int64(v);
 }
 
+/* The page numbers of a page frame: ascending, each page's bytes inside it. */
+static int parse_pages(struct parse_ctx *c, json_object *arr, struct eng_frame_ref *r)
+{
+    size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    if (n == 0 || n > ENG_FRAME_PAGES_MAX) {
+        c->rc = ibs_err_set(c->err, IBS_E_INTEGRITY, "manifest: bad page list of a page frame");
+        return c->rc;
+    }
+    r->pages = malloc(n * sizeof(*r->pages));
+    if (!r->pages)
+        return c->rc = ibs_err_set(c->err, IBS_E_INTERNAL, "out of memory");
+    for (size_t k = 0; k < n; k++) {
+        uint64_t v = elem_u64(c, arr, k);
+        if (!c->rc && (v > UINT32_MAX || (k > 0 && v <= r->pages[k - 1])))
+            c->rc = ibs_err_set(c->err, IBS_E_INTEGRITY,
+                                "manifest: page list of a page frame is not ascending");
+        if (c->rc) {
+            free(r->pages);
+            r->pages = NULL;
+            return c->rc;
+        }
+        r->pages[k] = (uint32_t)v;
+    }
+    r->npages = (uint32_t)n;
+    return 0;
+}
+
 static void parse_frames(struct parse_ctx *c, json_object *obj, struct eng_frame_list *list)
 {
     json_object *arr = field(c, obj, "frames", json_type_array, false);
@@ -280,7 +345,8 @@ static void parse_frames(struct parse_ctx *c, json_object *obj, struct eng_frame
     size_t n = json_object_array_length(arr);
     for (size_t i = 0; i < n && !c->rc; i++) {
         json_object *f = json_object_array_get_idx(arr, i);
-        if (!json_object_is_type(f, json_type_array) || json_object_array_length(f) != 6) {
+        size_t width = json_object_is_type(f, json_type_array) ? json_object_array_length(f) : 0;
+        if (width != 6 && width != 7) {
             c->rc = ibs_err_set(c->err, IBS_E_INTEGRITY, "manifest: bad frame reference");
             return;
         }
@@ -303,7 +369,13 @@ static void parse_frames(struct parse_ctx *c, json_object *obj, struct eng_frame
         r.pack = (uint32_t)pack;
         r.frame_len = (uint32_t)frame_len;
         r.raw_len = (uint32_t)raw;
+        r.pages = NULL;
+        r.npages = 0;
+        if (width == 7 && parse_pages(c, json_object_array_get_idx(f, 6), &r) != 0)
+            return;
         c->rc = eng_frame_list_add(list, &r, c->err);
+        if (c->rc)
+            free(r.pages);
     }
 }
 
@@ -438,15 +510,21 @@ int eng_manifest_parse(const char *json, size_t len, struct eng_manifest *m, str
         f->size = get_u64(&c, jf, "size");
         f->mtime = get_i64(&c, jf, "mtime");
         f->pages_copied = get_u64(&c, jf, "pages_copied");
+        f->pages_scanned = get_u64(&c, jf, "pages_scanned");
+        f->source = get_str(&c, jf, "source", true);
         parse_frames(&c, jf, &f->frames);
-        check_refs(&c, &f->frames, m->data_packs, m->data_pack_count, f->name);
+        if (!f->source)
+            check_refs(&c, &f->frames, m->data_packs, m->data_pack_count, f->name);
         for (size_t k = 0; k < f->frames.count && !c.rc; k++)
-            if (f->frames.refs[k].offset + f->frames.refs[k].raw_len > f->size)
+            if (!f->frames.refs[k].pages &&
+                f->frames.refs[k].offset + f->frames.refs[k].raw_len > f->size)
                 c.rc = ibs_err_set(err, IBS_E_INTEGRITY,
                                    "manifest: %s frame %zu lies beyond the file's size", f->name,
                                    k);
     }
     check_refs(&c, &m->redo, m->redo_packs, m->redo_pack_count, "redo");
+    if (!c.rc && strcmp(m->type, "incremental") == 0 && !m->parent)
+        c.rc = ibs_err_set(err, IBS_E_INTEGRITY, "manifest: an incremental without a parent");
     if (!c.rc && (m->end_lsn < m->checkpoint_lsn))
         c.rc = ibs_err_set(err, IBS_E_INTEGRITY, "manifest: end LSN before the checkpoint LSN");
     if (!c.rc && strcmp(m->type, "full") != 0 && strcmp(m->type, "incremental") != 0)

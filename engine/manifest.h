@@ -23,6 +23,11 @@ struct eng_frame_ref {
     uint64_t offset;      /* byte offset in the file, or first LSN for redo */
     uint32_t raw_len;     /* bytes the frame restores */
     uint64_t xxh3;        /* of the raw bytes (also in the frame header) */
+    /* Page frames of an incremental (ENG_FRAME_PAGES): the page numbers they
+     * hold, ascending, so a restore knows what later members supersede
+     * without downloading. NULL for byte frames. */
+    uint32_t *pages;
+    uint32_t npages;
 };
 
 struct eng_frame_list {
@@ -40,7 +45,11 @@ struct eng_mfile {
     uint32_t page_size;   /* physical page size; 0 for non-InnoDB files */
     uint64_t size;        /* bytes the restored file has (beyond the last frame: zeros) */
     int64_t mtime;
-    uint64_t pages_copied;
+    uint64_t pages_copied;  /* pages stored (an incremental: pages newer than its base) */
+    uint64_t pages_scanned; /* pages read */
+    /* The backup whose data packs hold the frames: NULL for this backup; an
+     * incremental names an earlier member for an unchanged non-InnoDB file. */
+    char *source;
     struct eng_frame_list frames;
 };
 
@@ -102,8 +111,13 @@ void eng_manifest_free(struct eng_manifest *m);
 /* Appends a file (name copied); returns its index (the frames' file id) or -1. */
 long eng_manifest_add_file(struct eng_manifest *m, const char *name, enum eng_mfile_kind kind);
 
+/* Appends ref; the list takes ownership of ref->pages. */
 int eng_frame_list_add(struct eng_frame_list *list, const struct eng_frame_ref *ref,
                        struct ibs_err *err);
+void eng_frame_list_free(struct eng_frame_list *list);
+/* Deep copy of src into an empty dst. */
+int eng_frame_list_copy(struct eng_frame_list *dst, const struct eng_frame_list *src,
+                        struct ibs_err *err);
 
 /* Serialises to JSON; *out is malloc'd, NUL-terminated. */
 int eng_manifest_to_json(const struct eng_manifest *m, char **out, size_t *len,

@@ -12,7 +12,7 @@
 static const int backup_options[] = {COMMON_OPTIONS,     CONNECTION_OPTIONS, REPO_OPTIONS,
                                      OPT_PARALLEL,       OPT_QUEUE_DEPTH,    OPT_CHUNK_SIZE,
                                      OPT_COMPRESS_LEVEL, OPT_THROTTLE,       OPT_REDO_TIMEOUT,
-                                     -1};
+                                     OPT_INCREMENTAL,    OPT_BASE,           -1};
 
 static int backup_settings(struct opts *o, struct eng_backup_opts *b, struct ibs_err *err)
 {
@@ -68,6 +68,12 @@ static int run_backup(struct opts *o, int argc, char **argv, int first_arg, stru
         return rc;
     cli_install_signals();
     b.cancel = &cli_interrupted;
+    b.incremental = opts_bool(o, OPT_INCREMENTAL);
+    b.base = opts_str(o, OPT_BASE);
+    if (!b.incremental && o->source[OPT_BASE] > SRC_DEFAULT) {
+        store_close(b.store);
+        return ibs_err_set(err, IBS_E_USAGE, "--base is for incremental backups: add --incremental");
+    }
     b.progress_tty = isatty(STDERR_FILENO) && ibs_log_min_level() <= IBS_LOG_INFO;
     rc = eng_backup_run(&b, &res, err);
     store_close(b.store);
@@ -89,13 +95,21 @@ static int run_backup(struct opts *o, int argc, char **argv, int first_arg, stru
         printf(", binlog %s:%llu, gtid '%s'", res.binlog_file,
                (unsigned long long)res.binlog_pos, res.gtid);
     printf("\n");
+    if (res.incremental) {
+        printf("  incremental on %s (chain of %u): %llu of %llu pages changed and stored\n",
+               res.parent, res.chain_length, (unsigned long long)res.pages_stored,
+               (unsigned long long)res.pages_scanned);
+        if (res.pages_stored == 0)
+            printf("  no page changed since the base: only the redo log and changed non-InnoDB "
+                   "files were stored\n");
+    }
     return 0;
 }
 
 const struct cli_cmd cmd_backup = {
     .name = "backup",
     .summary = "take a hot backup of a running MariaDB server into a repository",
-    .usage = "ibstream backup --repo URL [connection options] [options]",
+    .usage = "ibstream backup --repo URL [--incremental [--base ID]] [connection options] [options]",
     .description =
         "Copies every InnoDB tablespace while the server runs (io_uring, checksums checked\n"
         "page by page), follows the redo log from the latest checkpoint, copies the\n"

@@ -60,6 +60,9 @@ enum opt_id {
     OPT_FORCE,
     OPT_NO_PREPARE,
     OPT_USE_MEMORY,
+    /* incremental backups */
+    OPT_INCREMENTAL,
+    OPT_BASE,
     /* operations: list, info, verify, expire, cleanup */
     OPT_JSON,
     OPT_ALL,
