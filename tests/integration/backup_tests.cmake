@@ -1,0 +1,5 @@
+# Acceptance tests of the full backup: real servers (each test starts its own
+# through lib.sh), a local or S3 repository, restore, prepare, and a server
+# started on the result. Helpers live in workload/.
+ibs_integration_test(NAME backup_full_layout COMMAND backup_full_layout.sh
+    LABELS backup TIMEOUT 300)
