@@ -28,7 +28,9 @@
 
 struct restorer {
     const struct eng_restore_opts *opts;
-    struct eng_manifest m;
+    struct eng_manifest *chain; /* full first, the backup to restore last */
+    size_t chain_len;
+    struct eng_manifest m;      /* the backup to restore (moved out of chain) */
     struct io_ring *ring;
     struct io_codec *codec;
     uint8_t *fetched;  /* one batch of frames as stored */
@@ -130,12 +132,41 @@ static int check_space(struct restorer *r, struct ibs_err *err)
 
 /* ---- frames ---- */
 
-/* Fetches frames [first, first+n) of one series, decodes each into r->raw and
- * writes it to fd at its offset (minus base for the log). */
-static int restore_batch(struct restorer *r, const struct eng_frame_ref *refs, size_t n,
+/* Writes one decoded frame: a byte frame at its offset (minus base, plus
+ * shift: the log), a page frame page by page at index x page size. */
+static int write_frame(struct restorer *r, const struct eng_frame_header *h, uint8_t *raw,
+                       int fd, uint64_t base, int64_t shift, uint64_t tag, struct ibs_err *err)
+{
+    int rc;
+    if (h->kind != ENG_FRAME_PAGES) {
+        uint64_t file_off = h->offset - base + (uint64_t)shift;
+        rc = io_ring_write_sparse(r->ring, fd, raw, h->raw_len, file_off, tag, err);
+        if (!rc && io_ring_inflight(r->ring) >= RING_DEPTH)
+            rc = io_ring_submit(r->ring, err);
+        return rc;
+    }
+    size_t entry = 4 + (size_t)h->page_size;
+    if (h->page_size < 1024 || h->raw_len % entry)
+        return ibs_err_set(err, IBS_E_INTEGRITY, "page frame with a bad page size %u",
+                           h->page_size);
+    for (size_t at = 0; at < h->raw_len; at += entry) {
+        uint32_t index = (uint32_t)raw[at] << 24 | (uint32_t)raw[at + 1] << 16 |
+                         (uint32_t)raw[at + 2] << 8 | raw[at + 3];
+        rc = io_ring_write(r->ring, fd, raw + at + 4, h->page_size,
+                           (uint64_t)index * h->page_size, tag, err);
+        if (!rc && io_ring_inflight(r->ring) >= RING_DEPTH)
+            rc = io_ring_submit(r->ring, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Fetches the n frames refs points at, verifies and decodes each, and writes
+ * it to fd. */
+static int restore_batch(struct restorer *r, const struct eng_frame_ref *const *refs, size_t n,
                          const struct eng_pack_ref *packs, size_t pack_count, int fd,
-                         uint64_t base, int64_t file_shift, const char *what,
-                         struct ibs_err *err)
+                         uint64_t base, int64_t shift, const char *what, struct ibs_err *err)
 {
     struct store_range *ranges = calloc(n, sizeof(*ranges));
     if (!ranges)
@@ -143,15 +174,15 @@ static int restore_batch(struct restorer *r, const struct eng_frame_ref *refs, s
     size_t at = 0;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (refs[i].pack >= pack_count) {
+        if (refs[i]->pack >= pack_count) {
             rc = ibs_err_set(err, IBS_E_INTEGRITY, "%s: frame refers to a missing pack", what);
             goto out;
         }
-        ranges[i] = (struct store_range){.key = packs[refs[i].pack].key,
-                                         .offset = refs[i].pack_offset,
-                                         .len = refs[i].frame_len,
+        ranges[i] = (struct store_range){.key = packs[refs[i]->pack].key,
+                                         .offset = refs[i]->pack_offset,
+                                         .len = refs[i]->frame_len,
                                          .buf = r->fetched + at};
-        at += refs[i].frame_len;
+        at += refs[i]->frame_len;
     }
     rc = store_get_ranges(r->opts->store, ranges, n, err);
     if (rc)
@@ -159,24 +190,20 @@ static int restore_batch(struct restorer *r, const struct eng_frame_ref *refs, s
     size_t raw_at = 0;
     for (size_t i = 0; i < n; i++) {
         struct eng_frame_header h;
-        rc = eng_frame_decode(r->codec, ranges[i].buf, refs[i].frame_len, &h, r->raw + raw_at,
+        rc = eng_frame_decode(r->codec, ranges[i].buf, refs[i]->frame_len, &h, r->raw + raw_at,
                               r->batch_cap - raw_at, err);
-        if (!rc && (h.offset != refs[i].offset || h.raw_len != refs[i].raw_len ||
-                    h.xxh3 != refs[i].xxh3))
+        if (!rc && (h.offset != refs[i]->offset || h.raw_len != refs[i]->raw_len ||
+                    h.xxh3 != refs[i]->xxh3))
             rc = ibs_err_set(err, IBS_E_INTEGRITY,
                              "frame header does not match the manifest (offset %" PRIu64
                              " vs %" PRIu64 ")",
-                             h.offset, refs[i].offset);
+                             h.offset, refs[i]->offset);
         if (rc) {
             ibs_err_wrap(err, "%s: object %s offset %" PRIu64 " (file offset %" PRIu64 ")",
-                         what, ranges[i].key, ranges[i].offset, refs[i].offset);
+                         what, ranges[i].key, ranges[i].offset, refs[i]->offset);
             goto out;
         }
-        uint64_t file_off = refs[i].offset - base + (uint64_t)file_shift;
-        rc = io_ring_write_sparse(r->ring, fd, r->raw + raw_at, h.raw_len, file_off, i, err);
-        if (!rc && io_ring_inflight(r->ring) >= RING_DEPTH)
-            rc = io_ring_submit(r->ring, err);
-        if (rc)
+        if ((rc = write_frame(r, &h, r->raw + raw_at, fd, base, shift, i, err)) != 0)
             goto out;
         raw_at += h.raw_len;
         r->res->bytes_written += h.raw_len;
@@ -205,32 +232,49 @@ out:
     return rc;
 }
 
-/* Restores a frame list in batches bounded by batch_cap. */
-static int restore_frames(struct restorer *r, const struct eng_frame_list *list,
-                          const struct eng_pack_ref *packs, size_t pack_count, int fd,
-                          uint64_t base, int64_t shift, const char *what, struct ibs_err *err)
+/* Restores the frames refs points at, in batches bounded by batch_cap. */
+static int restore_refs(struct restorer *r, const struct eng_frame_ref *const *refs,
+                        size_t count, const struct eng_pack_ref *packs, size_t pack_count,
+                        int fd, uint64_t base, int64_t shift, const char *what,
+                        struct ibs_err *err)
 {
     size_t i = 0;
-    while (i < list->count) {
+    while (i < count) {
         if (atomic_load(r->opts->cancel))
             return ibs_err_set(err, IBS_E_INTERRUPTED, "restore interrupted");
         size_t stored = 0, raw = 0, n = 0;
-        while (i + n < list->count && n < 256) {
-            const struct eng_frame_ref *ref = &list->refs[i + n];
-            if (n > 0 && (stored + ref->frame_len > r->batch_cap || raw + ref->raw_len > r->batch_cap))
-                break;
+        while (i + n < count && n < 256) {
+            const struct eng_frame_ref *ref = refs[i + n];
             if (ref->frame_len > r->batch_cap || ref->raw_len > r->batch_cap)
-                return ibs_err_set(err, IBS_E_INTEGRITY, "%s: frame larger than any frame ibstream writes", what);
+                return ibs_err_set(err, IBS_E_INTEGRITY,
+                                   "%s: frame larger than any frame ibstream writes", what);
+            if (n > 0 &&
+                (stored + ref->frame_len > r->batch_cap || raw + ref->raw_len > r->batch_cap))
+                break;
             stored += ref->frame_len;
             raw += ref->raw_len;
             n++;
         }
-        int rc = restore_batch(r, &list->refs[i], n, packs, pack_count, fd, base, shift, what, err);
+        int rc = restore_batch(r, &refs[i], n, packs, pack_count, fd, base, shift, what, err);
         if (rc)
             return rc;
         i += n;
     }
     return 0;
+}
+
+static int restore_frames(struct restorer *r, const struct eng_frame_list *list,
+                          const struct eng_pack_ref *packs, size_t pack_count, int fd,
+                          uint64_t base, int64_t shift, const char *what, struct ibs_err *err)
+{
+    const struct eng_frame_ref **refs = calloc(list->count ? list->count : 1, sizeof(*refs));
+    if (!refs)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < list->count; i++)
+        refs[i] = &list->refs[i];
+    int rc = restore_refs(r, refs, list->count, packs, pack_count, fd, base, shift, what, err);
+    free(refs);
+    return rc;
 }
 
 static int open_output(const char *path, int *fd, struct ibs_err *err)
@@ -256,6 +300,143 @@ static int finish_output(int fd, uint64_t size, const char *path, struct ibs_err
     return rc;
 }
 
+/* The chain member whose data packs hold the frames of entry f of member k:
+ * an incremental's unchanged non-InnoDB file lives in an earlier member. */
+static const struct eng_manifest *pack_owner(const struct restorer *r, size_t k,
+                                             const struct eng_mfile *f)
+{
+    if (!f->source)
+        return k == r->chain_len - 1 ? &r->m : &r->chain[k];
+    for (size_t i = 0; i < r->chain_len - 1; i++)
+        if (strcmp(r->chain[i].id, f->source) == 0)
+            return &r->chain[i];
+    return NULL;
+}
+
+static const struct eng_mfile *member_file(const struct restorer *r, size_t k, const char *name)
+{
+    const struct eng_manifest *m = k == r->chain_len - 1 ? &r->m : &r->chain[k];
+    for (size_t i = 0; i < m->file_count; i++)
+        if (strcmp(m->files[i].name, name) == 0)
+            return &m->files[i];
+    return NULL;
+}
+
+static bool covered(const uint8_t *bits, uint64_t npages, uint64_t page)
+{
+    return page < npages && (bits[page / 8] >> (page % 8) & 1);
+}
+
+static void cover(uint8_t *bits, uint64_t npages, uint64_t page)
+{
+    if (page < npages)
+        bits[page / 8] |= (uint8_t)(1u << (page % 8));
+}
+
+/* Is every page of this frame rewritten by a newer member? Then it is not fetched. */
+static bool superseded(const struct eng_frame_ref *ref, uint32_t ps, const uint8_t *bits,
+                       uint64_t npages)
+{
+    if (ref->pages) {
+        for (uint32_t i = 0; i < ref->npages; i++)
+            if (!covered(bits, npages, ref->pages[i]))
+                return false;
+        return true;
+    }
+    for (uint64_t p = ref->offset / ps; p * ps < ref->offset + ref->raw_len; p++)
+        if (!covered(bits, npages, p))
+            return false;
+    return true;
+}
+
+static void cover_frames(const struct eng_frame_list *list, uint32_t ps, uint8_t *bits,
+                         uint64_t npages)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        const struct eng_frame_ref *ref = &list->refs[i];
+        if (ref->pages) {
+            for (uint32_t k = 0; k < ref->npages; k++)
+                cover(bits, npages, ref->pages[k]);
+        } else if (ref->raw_len % ps == 0 && ref->offset % ps == 0) {
+            for (uint64_t p = ref->offset / ps; p * ps < ref->offset + ref->raw_len; p++)
+                cover(bits, npages, p);
+        }
+    }
+}
+
+/* An InnoDB file of an incremental chain: its layers are the members, from the
+ * newest back to the first that holds the same tablespace (a file dropped and
+ * created again under its name starts anew). Older layers are written first,
+ * and a frame whose pages newer layers all rewrite is not fetched at all. */
+static int restore_layers(struct restorer *r, const struct eng_mfile *f, int fd,
+                          struct ibs_err *err)
+{
+    size_t n = r->chain_len, first = n - 1;
+    uint32_t ps = f->page_size;
+    uint64_t max_size = f->size;
+    int rc = 0;
+
+    while (first > 0) {
+        const struct eng_mfile *older = member_file(r, first - 1, f->name);
+        if (!older || older->kind != f->kind || older->space_id != f->space_id)
+            break;
+        first--;
+        if (older->size > max_size)
+            max_size = older->size;
+        if (!ps)
+            ps = older->page_size;
+    }
+    if (!ps)
+        ps = r->m.page_size ? r->m.page_size : 16384;
+    uint64_t npages = max_size / ps + 1;
+    uint8_t *bits = calloc((size_t)(npages / 8 + 1), 1);
+    const struct eng_frame_ref **refs = NULL;
+    size_t cap = 0;
+    bool **keep = calloc(n, sizeof(*keep));
+    if (!bits || !keep) {
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    for (size_t k = n; k-- > first;) {
+        const struct eng_mfile *layer = member_file(r, k, f->name);
+        keep[k] = calloc(layer->frames.count + 1, sizeof(bool));
+        if (!keep[k]) {
+            rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < layer->frames.count; i++)
+            keep[k][i] = k == n - 1 || !superseded(&layer->frames.refs[i], ps, bits, npages);
+        cover_frames(&layer->frames, ps, bits, npages);
+        if (layer->frames.count > cap)
+            cap = layer->frames.count;
+    }
+    refs = calloc(cap + 1, sizeof(*refs));
+    if (!refs) {
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    for (size_t k = first; k < n && !rc; k++) {
+        const struct eng_mfile *layer = member_file(r, k, f->name);
+        const struct eng_manifest *owner = pack_owner(r, k, layer);
+        size_t count = 0;
+        for (size_t i = 0; i < layer->frames.count; i++) {
+            if (keep[k][i])
+                refs[count++] = &layer->frames.refs[i];
+            else
+                r->res->frames_skipped++;
+        }
+        rc = restore_refs(r, refs, count, owner->data_packs, owner->data_pack_count, fd, 0, 0,
+                          f->name, err);
+    }
+out:
+    for (size_t k = 0; keep && k < n; k++)
+        free(keep[k]);
+    free(keep);
+    free(refs);
+    free(bits);
+    return rc;
+}
+
 static int restore_files(struct restorer *r, struct ibs_err *err)
 {
     for (size_t i = 0; i < r->m.file_count; i++) {
@@ -265,9 +446,16 @@ static int restore_files(struct restorer *r, struct ibs_err *err)
         int rc = target_path(r->opts, f->name, path, sizeof(path), err);
         if (!rc)
             rc = open_output(path, &fd, err);
-        if (!rc)
-            rc = restore_frames(r, &f->frames, r->m.data_packs, r->m.data_pack_count, fd, 0, 0,
-                                f->name, err);
+        if (!rc && (f->kind == ENG_MFILE_OTHER || r->chain_len == 1)) {
+            const struct eng_manifest *owner = pack_owner(r, r->chain_len - 1, f);
+            rc = owner ? restore_frames(r, &f->frames, owner->data_packs, owner->data_pack_count,
+                                        fd, 0, 0, f->name, err)
+                       : ibs_err_set(err, IBS_E_INTEGRITY,
+                                     "%s: refers to backup %s, which is not in the chain",
+                                     f->name, f->source);
+        } else if (!rc) {
+            rc = restore_layers(r, f, fd, err);
+        }
         if (fd >= 0) {
             int crc = finish_output(fd, f->size, path, err);
             if (!rc)
@@ -368,6 +556,64 @@ static int write_metadata(struct restorer *r, struct ibs_err *err)
     return rc;
 }
 
+/* Loads the backup and its parents up to the full: r->m is the backup,
+ * r->chain[0..len-2] its ancestors, oldest first. A missing member is an
+ * integrity error: a chain is never restored with a hole. */
+static int load_chain(struct restorer *r, const char *id, struct ibs_err *err)
+{
+    int rc = eng_manifest_load(r->opts->store, id, &r->m, err);
+    if (rc)
+        return rc;
+    size_t depth = 0, cap = 0;
+    struct eng_manifest *up = NULL;
+    const char *child = id;
+    const char *parent = r->m.parent;
+    while (parent) {
+        if (depth == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct eng_manifest *grown = realloc(up, cap * sizeof(*grown));
+            if (!grown) {
+                rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+                break;
+            }
+            up = grown;
+        }
+        if (depth > 100000) {
+            rc = ibs_err_set(err, IBS_E_INTEGRITY, "backup chain of %s loops", id);
+            break;
+        }
+        rc = eng_manifest_load(r->opts->store, parent, &up[depth], err);
+        if (rc == IBS_E_NOTFOUND)
+            rc = ibs_err_set(err, IBS_E_INTEGRITY,
+                             "the chain of backup %s is broken: %s, the parent of %s, is missing "
+                             "from the repository",
+                             id, parent, child);
+        if (rc)
+            break;
+        child = up[depth].id;
+        parent = up[depth].parent;
+        depth++;
+    }
+    if (!rc && up && strcmp(up[depth - 1].type, "full") != 0)
+        rc = ibs_err_set(err, IBS_E_INTEGRITY, "the chain of backup %s does not start with a full",
+                         id);
+    /* Oldest first; the restored backup itself is the last member. */
+    r->chain = calloc(depth + 1, sizeof(*r->chain));
+    if (!r->chain && !rc)
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < depth; i++) {
+        if (r->chain)
+            r->chain[depth - 1 - i] = up[i];
+        else
+            eng_manifest_free(&up[i]);
+    }
+    free(up);
+    r->chain_len = depth + 1;
+    if (!rc && r->chain_len == 1 && strcmp(r->m.type, "full") != 0)
+        rc = ibs_err_set(err, IBS_E_INTEGRITY, "backup %s is an incremental without a parent", id);
+    return rc;
+}
+
 int eng_restore_raw(const struct eng_restore_opts *opts, struct eng_restore_result *res,
                     struct ibs_err *err)
 {
@@ -391,14 +637,10 @@ int eng_restore_raw(const struct eng_restore_opts *opts, struct eng_restore_resu
     eng_catalog_free(&cat);
     if (rc)
         return rc;
-    rc = eng_manifest_load(opts->store, res->id, &r.m, err);
+    rc = load_chain(&r, res->id, err);
     if (rc)
-        return rc;
-    if (strcmp(r.m.type, "full") != 0) {
-        rc = ibs_err_set(err, IBS_E_USAGE, "backup %s is %s: restoring incremental chains is not "
-                         "supported yet", res->id, r.m.type);
         goto out;
-    }
+    res->chain_length = (unsigned)r.chain_len;
     if ((rc = prepare_target(opts, err)) != 0 || (rc = check_space(&r, err)) != 0)
         goto out;
     r.fetched = malloc(r.batch_cap);
@@ -413,7 +655,8 @@ int eng_restore_raw(const struct eng_restore_opts *opts, struct eng_restore_resu
     }
     IBS_INFO("restore", "restoring backup %s (%zu files) into %s", res->id, r.m.file_count,
              opts->target);
-    if ((rc = restore_files(&r, err)) != 0 || (rc = restore_log(&r, err)) != 0 ||
+    if ((rc = restore_files(&r, err)) != 0 ||
+        (rc = restore_log(&r, err)) != 0 ||
         (rc = write_metadata(&r, err)) != 0)
         goto out;
     res->checkpoint_lsn = r.m.checkpoint_lsn;
@@ -432,5 +675,8 @@ out:
     free(r.fetched);
     free(r.raw);
     eng_manifest_free(&r.m);
+    for (size_t i = 0; i + 1 < r.chain_len; i++)
+        eng_manifest_free(&r.chain[i]);
+    free(r.chain);
     return rc;
 }
