@@ -9,7 +9,7 @@
 
 #include "common/log.h"
 
-int cli_open_repo(const struct opts *o, struct store **out, struct ibs_err *err)
+int cli_repo_opts(const struct opts *o, struct store_opts *out, struct ibs_err *err)
 {
     struct store_opts so;
     memset(&so, 0, sizeof(so));
@@ -41,7 +41,15 @@ int cli_open_repo(const struct opts *o, struct store **out, struct ibs_err *err)
         return ibs_err_set(err, IBS_E_USAGE, "--s3-part-size must be between 5M and 5G");
     if (so.parts_in_flight == 0)
         return ibs_err_set(err, IBS_E_USAGE, "--s3-parts-in-flight must be at least 1");
-    return store_open(&so, out, err);
+    *out = so;
+    return 0;
+}
+
+int cli_open_repo(const struct opts *o, struct store **out, struct ibs_err *err)
+{
+    struct store_opts so;
+    int rc = cli_repo_opts(o, &so, err);
+    return rc ? rc : store_open(&so, out, err);
 }
 
 static int ask_password(char *buf, size_t size, struct ibs_err *err)

@@ -20,6 +20,10 @@
         OPT_DEFAULTS_EXTRA_FILE
 #define COMMON_OPTIONS OPT_HELP, OPT_CONFIG, OPT_LOG_LEVEL, OPT_LOG_FORMAT, OPT_QUIET
 
+/* The store options the repository options give (strings point into o).
+ * IBS_E_USAGE when --repo is missing or a value is out of range. */
+int cli_repo_opts(const struct opts *o, struct store_opts *out, struct ibs_err *err);
+
 /* Opens the store --repo names. IBS_E_USAGE when --repo is missing. */
 int cli_open_repo(const struct opts *o, struct store **out, struct ibs_err *err);
 
