@@ -51,12 +51,12 @@ static int check_readable(const char *what, const char *path, struct ibs_err *er
 static void describe_target(MYSQL *mysql, const char *host, const char *socket_path, unsigned port,
                             char *buf, size_t size)
 {
-    const char *opt_host = NULL, *opt_socket = NULL;
-    unsigned opt_port = 0;
+    /* The options read from option files, straight from the handle:
+     * mysql_get_optionv() does not implement MARIADB_OPT_UNIXSOCKET and
+     * would replace the connect error with "not implemented". */
+    const char *opt_host = mysql->options.host, *opt_socket = mysql->options.unix_socket;
+    unsigned opt_port = mysql->options.port;
 
-    mysql_get_optionv(mysql, MARIADB_OPT_HOST, &opt_host);
-    mysql_get_optionv(mysql, MARIADB_OPT_UNIXSOCKET, &opt_socket);
-    mysql_get_optionv(mysql, MARIADB_OPT_PORT, &opt_port);
     if (!host)
         host = opt_host;
     if (!socket_path)
