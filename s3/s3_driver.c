@@ -410,6 +410,21 @@ static int s3_head(void *state, const char *key, struct store_stat *st, struct i
     struct s3_req req = {.method = "HEAD", .key = full, .headers = S3_H_SSE_C, .what = what};
     s3_resp_init(&resp);
     int rc = s3_request(state, &req, &resp, err);
+    if (rc && resp.status == 403 && !resp.code[0]) {
+        /* A HEAD answer has no body, so a 403 cannot say whether the key is
+         * refused (AccessDenied) or the signature is wrong
+         * (SignatureDoesNotMatch). The same request as a one-byte GET carries
+         * the error document: report its code when it fails too. */
+        struct s3_resp get_resp;
+        struct ibs_err get_err = {0};
+        struct s3_req get = req;
+        get.method = "GET";
+        get.range = "bytes=0-0";
+        s3_resp_init(&get_resp);
+        if (s3_request(state, &get, &get_resp, &get_err) && get_resp.code[0])
+            *err = get_err;
+        s3_resp_free(&get_resp);
+    }
     if (!rc) {
         memset(st, 0, sizeof(*st));
         st->size = resp.content_length;
