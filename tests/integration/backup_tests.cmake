@@ -3,3 +3,5 @@
 # started on the result. Helpers live in workload/.
 ibs_integration_test(NAME backup_full_layout COMMAND backup_full_layout.sh
     LABELS backup TIMEOUT 300)
+ibs_integration_test(NAME backup_bad_input COMMAND backup_bad_input.sh
+    LABELS backup TIMEOUT 300)
