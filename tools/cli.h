@@ -31,6 +31,10 @@ int cli_setup_logging(const struct opts *o, struct ibs_err *err);
 extern const struct cli_cmd cmd_backup;
 extern const struct cli_cmd cmd_restore;
 extern const struct cli_cmd cmd_prepare;
+extern const struct cli_cmd cmd_check;
+extern const struct cli_cmd cmd_list;
+extern const struct cli_cmd cmd_info;
+extern const struct cli_cmd cmd_verify;
 extern const struct cli_cmd cmd_help;
 extern const struct cli_cmd cmd_version;
 

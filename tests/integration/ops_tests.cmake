@@ -1,0 +1,6 @@
+# Operations tests (list, info, verify, lock, expire, cleanup, metrics, docs),
+# included by tests/integration/CMakeLists.txt.
+if(COMMAND ibs_integration_test)
+    ibs_integration_test(NAME ops_list_verify COMMAND ops_list_verify.sh SERVICES mariadb
+                         LABELS ops TIMEOUT 300)
+endif()
