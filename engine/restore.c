@@ -19,6 +19,7 @@
 #include "engine/catalog.h"
 #include "engine/frame.h"
 #include "engine/manifest.h"
+#include "engine/prepare.h"
 #include "io/codec.h"
 #include "io/ring.h"
 #include "redo/log.h"
@@ -26,11 +27,14 @@
 #define DEFAULT_BATCH (64ull << 20)
 #define RING_DEPTH 16
 
+struct file_layers;
+
 struct restorer {
     const struct eng_restore_opts *opts;
     struct eng_manifest *chain; /* full first, the backup to restore last */
     size_t chain_len;
     struct eng_manifest m;      /* the backup to restore (moved out of chain) */
+    struct file_layers *layers; /* per file of m */
     struct io_ring *ring;
     struct io_codec *codec;
     uint8_t *fetched;  /* one batch of frames as stored */
@@ -132,17 +136,38 @@ static int check_space(struct restorer *r, struct ibs_err *err)
 
 /* ---- frames ---- */
 
+/* Reaps writes until a slot is free: submitting alone frees none, and a
+ * frame holds more pages (16 of 64 KiB in a 1 MiB frame) than the ring has
+ * slots. */
+static int make_room(struct restorer *r, const char *what, struct ibs_err *err)
+{
+    if (io_ring_inflight(r->ring) < RING_DEPTH)
+        return 0;
+    int rc = io_ring_submit(r->ring, err);
+    while (!rc && io_ring_inflight(r->ring) >= RING_DEPTH) {
+        struct io_completion done[RING_DEPTH];
+        unsigned got = 0;
+        rc = io_ring_reap(r->ring, done, RING_DEPTH, 1, &got, err);
+        for (unsigned k = 0; !rc && k < got; k++)
+            if (done[k].error)
+                rc = ibs_err_sys(err, io_errno_code(done[k].error), done[k].error,
+                                 "write %s at offset %" PRIu64, what, done[k].offset);
+    }
+    return rc;
+}
+
 /* Writes one decoded frame: a byte frame at its offset (minus base, plus
  * shift: the log), a page frame page by page at index x page size. */
 static int write_frame(struct restorer *r, const struct eng_frame_header *h, uint8_t *raw,
-                       int fd, uint64_t base, int64_t shift, uint64_t tag, struct ibs_err *err)
+                       int fd, uint64_t base, int64_t shift, uint64_t tag, const char *what,
+                       struct ibs_err *err)
 {
     int rc;
     if (h->kind != ENG_FRAME_PAGES) {
         uint64_t file_off = h->offset - base + (uint64_t)shift;
         rc = io_ring_write_sparse(r->ring, fd, raw, h->raw_len, file_off, tag, err);
-        if (!rc && io_ring_inflight(r->ring) >= RING_DEPTH)
-            rc = io_ring_submit(r->ring, err);
+        if (!rc)
+            rc = make_room(r, what, err);
         return rc;
     }
     size_t entry = 4 + (size_t)h->page_size;
@@ -154,8 +179,8 @@ static int write_frame(struct restorer *r, const struct eng_frame_header *h, uin
                          (uint32_t)raw[at + 2] << 8 | raw[at + 3];
         rc = io_ring_write(r->ring, fd, raw + at + 4, h->page_size,
                            (uint64_t)index * h->page_size, tag, err);
-        if (!rc && io_ring_inflight(r->ring) >= RING_DEPTH)
-            rc = io_ring_submit(r->ring, err);
+        if (!rc)
+            rc = make_room(r, what, err);
         if (rc)
             return rc;
     }
@@ -203,7 +228,7 @@ static int restore_batch(struct restorer *r, const struct eng_frame_ref *const *
                          what, ranges[i].key, ranges[i].offset, refs[i]->offset);
             goto out;
         }
-        if ((rc = write_frame(r, &h, r->raw + raw_at, fd, base, shift, i, err)) != 0)
+        if ((rc = write_frame(r, &h, r->raw + raw_at, fd, base, shift, i, what, err)) != 0)
             goto out;
         raw_at += h.raw_len;
         r->res->bytes_written += h.raw_len;
@@ -290,6 +315,14 @@ static int open_output(const char *path, int *fd, struct ibs_err *err)
     return 0;
 }
 
+static int open_existing(const char *path, int *fd, struct ibs_err *err)
+{
+    *fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return ibs_err_sys(err, io_errno_code(errno), errno, "open %s", path);
+    return 0;
+}
+
 static int finish_output(int fd, uint64_t size, const char *path, struct ibs_err *err)
 {
     int rc = io_file_set_size(fd, size, path, err);
@@ -302,11 +335,16 @@ static int finish_output(int fd, uint64_t size, const char *path, struct ibs_err
 
 /* The chain member whose data packs hold the frames of entry f of member k:
  * an incremental's unchanged non-InnoDB file lives in an earlier member. */
+static const struct eng_manifest *member(const struct restorer *r, size_t k)
+{
+    return k == r->chain_len - 1 ? &r->m : &r->chain[k];
+}
+
 static const struct eng_manifest *pack_owner(const struct restorer *r, size_t k,
                                              const struct eng_mfile *f)
 {
     if (!f->source)
-        return k == r->chain_len - 1 ? &r->m : &r->chain[k];
+        return member(r, k);
     for (size_t i = 0; i < r->chain_len - 1; i++)
         if (strcmp(r->chain[i].id, f->source) == 0)
             return &r->chain[i];
@@ -315,162 +353,202 @@ static const struct eng_manifest *pack_owner(const struct restorer *r, size_t k,
 
 static const struct eng_mfile *member_file(const struct restorer *r, size_t k, const char *name)
 {
-    const struct eng_manifest *m = k == r->chain_len - 1 ? &r->m : &r->chain[k];
+    const struct eng_manifest *m = member(r, k);
     for (size_t i = 0; i < m->file_count; i++)
         if (strcmp(m->files[i].name, name) == 0)
             return &m->files[i];
     return NULL;
 }
 
-static bool covered(const uint8_t *bits, uint64_t npages, uint64_t page)
-{
-    return page < npages && (bits[page / 8] >> (page % 8) & 1);
-}
+/* One file of the restored backup across the chain: its layers are the
+ * members from `first` (the oldest that holds the same tablespace: a file
+ * dropped and created again under its name starts anew) to the last; owner[p]
+ * is the newest member that stores page p, so older copies of p are neither
+ * fetched nor brought forward by the log. */
+struct file_layers {
+    const struct eng_mfile *f; /* in the restored backup */
+    size_t first;
+    uint32_t ps;
+    uint64_t npages;
+    uint16_t *owner; /* per page: member index, or NO_OWNER */
+};
 
-static void cover(uint8_t *bits, uint64_t npages, uint64_t page)
-{
-    if (page < npages)
-        bits[page / 8] |= (uint8_t)(1u << (page % 8));
-}
+#define NO_OWNER UINT16_MAX
 
-/* Is every page of this frame rewritten by a newer member? Then it is not fetched. */
-static bool superseded(const struct eng_frame_ref *ref, uint32_t ps, const uint8_t *bits,
-                       uint64_t npages)
-{
-    if (ref->pages) {
-        for (uint32_t i = 0; i < ref->npages; i++)
-            if (!covered(bits, npages, ref->pages[i]))
-                return false;
-        return true;
-    }
-    for (uint64_t p = ref->offset / ps; p * ps < ref->offset + ref->raw_len; p++)
-        if (!covered(bits, npages, p))
-            return false;
-    return true;
-}
-
-static void cover_frames(const struct eng_frame_list *list, uint32_t ps, uint8_t *bits,
-                         uint64_t npages)
+static void own_frames(struct file_layers *fl, const struct eng_frame_list *list, uint16_t k)
 {
     for (size_t i = 0; i < list->count; i++) {
         const struct eng_frame_ref *ref = &list->refs[i];
         if (ref->pages) {
-            for (uint32_t k = 0; k < ref->npages; k++)
-                cover(bits, npages, ref->pages[k]);
-        } else if (ref->raw_len % ps == 0 && ref->offset % ps == 0) {
-            for (uint64_t p = ref->offset / ps; p * ps < ref->offset + ref->raw_len; p++)
-                cover(bits, npages, p);
+            for (uint32_t n = 0; n < ref->npages; n++)
+                if (ref->pages[n] < fl->npages && fl->owner[ref->pages[n]] == NO_OWNER)
+                    fl->owner[ref->pages[n]] = k;
+        } else if (ref->offset % fl->ps == 0 && ref->raw_len % fl->ps == 0) {
+            for (uint64_t p = ref->offset / fl->ps; p * fl->ps < ref->offset + ref->raw_len; p++)
+                if (p < fl->npages && fl->owner[p] == NO_OWNER)
+                    fl->owner[p] = k;
         }
     }
 }
 
-/* An InnoDB file of an incremental chain: its layers are the members, from the
- * newest back to the first that holds the same tablespace (a file dropped and
- * created again under its name starts anew). Older layers are written first,
- * and a frame whose pages newer layers all rewrite is not fetched at all. */
-static int restore_layers(struct restorer *r, const struct eng_mfile *f, int fd,
-                          struct ibs_err *err)
+static int plan_layers(struct restorer *r, struct file_layers *fl, struct ibs_err *err)
 {
-    size_t n = r->chain_len, first = n - 1;
-    uint32_t ps = f->page_size;
+    const struct eng_mfile *f = fl->f;
+    size_t n = r->chain_len;
     uint64_t max_size = f->size;
-    int rc = 0;
-
-    while (first > 0) {
-        const struct eng_mfile *older = member_file(r, first - 1, f->name);
+    fl->first = n - 1;
+    fl->ps = f->page_size;
+    if (f->kind == ENG_MFILE_OTHER || n == 1)
+        return 0; /* copied whole in the last member (or a full backup) */
+    while (fl->first > 0) {
+        const struct eng_mfile *older = member_file(r, fl->first - 1, f->name);
         if (!older || older->kind != f->kind || older->space_id != f->space_id)
             break;
-        first--;
+        fl->first--;
         if (older->size > max_size)
             max_size = older->size;
-        if (!ps)
-            ps = older->page_size;
+        if (!fl->ps)
+            fl->ps = older->page_size;
     }
-    if (!ps)
-        ps = r->m.page_size ? r->m.page_size : 16384;
-    uint64_t npages = max_size / ps + 1;
-    uint8_t *bits = calloc((size_t)(npages / 8 + 1), 1);
-    const struct eng_frame_ref **refs = NULL;
-    size_t cap = 0;
-    bool **keep = calloc(n, sizeof(*keep));
-    if (!bits || !keep) {
-        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
-        goto out;
+    if (!fl->ps)
+        fl->ps = r->m.page_size ? r->m.page_size : 16384;
+    fl->npages = max_size / fl->ps + 1;
+    fl->owner = malloc(fl->npages * sizeof(*fl->owner));
+    if (!fl->owner)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    memset(fl->owner, 0xff, fl->npages * sizeof(*fl->owner));
+    for (size_t k = n; k-- > fl->first;)
+        own_frames(fl, &member_file(r, k, f->name)->frames, (uint16_t)k);
+    return 0;
+}
+
+/* Does a newer member than k store every page of this frame? */
+static bool superseded(const struct file_layers *fl, const struct eng_frame_ref *ref, size_t k)
+{
+    if (!fl->owner)
+        return false;
+    if (ref->pages) {
+        for (uint32_t i = 0; i < ref->npages; i++)
+            if (ref->pages[i] >= fl->npages || fl->owner[ref->pages[i]] <= k)
+                return false;
+        return true;
     }
-    for (size_t k = n; k-- > first;) {
-        const struct eng_mfile *layer = member_file(r, k, f->name);
-        keep[k] = calloc(layer->frames.count + 1, sizeof(bool));
-        if (!keep[k]) {
-            rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
-            goto out;
-        }
-        for (size_t i = 0; i < layer->frames.count; i++)
-            keep[k][i] = k == n - 1 || !superseded(&layer->frames.refs[i], ps, bits, npages);
-        cover_frames(&layer->frames, ps, bits, npages);
-        if (layer->frames.count > cap)
-            cap = layer->frames.count;
+    for (uint64_t p = ref->offset / fl->ps; p * fl->ps < ref->offset + ref->raw_len; p++)
+        if (p >= fl->npages || fl->owner[p] <= k)
+            return false;
+    return true;
+}
+
+/* Writes member k's frames of one file (not those a newer member supersedes). */
+static int write_layer(struct restorer *r, const struct file_layers *fl, size_t k,
+                       struct ibs_err *err)
+{
+    const struct eng_mfile *layer = k == r->chain_len - 1 ? fl->f : member_file(r, k, fl->f->name);
+    const struct eng_manifest *owner = pack_owner(r, k, layer);
+    char path[PATH_MAX];
+    int fd = -1;
+    if (!owner)
+        return ibs_err_set(err, IBS_E_INTEGRITY, "%s: refers to backup %s, which is not in the chain",
+                           layer->name, layer->source);
+    const struct eng_frame_ref **refs = calloc(layer->frames.count + 1, sizeof(*refs));
+    if (!refs)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    size_t count = 0;
+    for (size_t i = 0; i < layer->frames.count; i++) {
+        if (superseded(fl, &layer->frames.refs[i], k))
+            r->res->frames_skipped++;
+        else
+            refs[count++] = &layer->frames.refs[i];
     }
-    refs = calloc(cap + 1, sizeof(*refs));
-    if (!refs) {
-        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
-        goto out;
-    }
-    for (size_t k = first; k < n && !rc; k++) {
-        const struct eng_mfile *layer = member_file(r, k, f->name);
-        const struct eng_manifest *owner = pack_owner(r, k, layer);
-        size_t count = 0;
-        for (size_t i = 0; i < layer->frames.count; i++) {
-            if (keep[k][i])
-                refs[count++] = &layer->frames.refs[i];
-            else
-                r->res->frames_skipped++;
-        }
+    int rc = target_path(r->opts, fl->f->name, path, sizeof(path), err);
+    if (!rc)
+        rc = k == fl->first ? open_output(path, &fd, err) : open_existing(path, &fd, err);
+    if (!rc)
         rc = restore_refs(r, refs, count, owner->data_packs, owner->data_pack_count, fd, 0, 0,
-                          f->name, err);
+                          fl->f->name, err);
+    if (fd >= 0) {
+        /* Each member's size: the log of the next one may extend it further. */
+        int crc = finish_output(fd, layer->size, path, err);
+        if (!rc)
+            rc = crc;
     }
-out:
-    for (size_t k = 0; keep && k < n; k++)
-        free(keep[k]);
-    free(keep);
     free(refs);
-    free(bits);
     return rc;
 }
 
+struct skip_ctx {
+    struct restorer *r;
+    size_t k;
+};
+
+/* Prepare callback: a page a newer member stores needs none of member k's log. */
+static bool skip_superseded(void *ctx, uint32_t space_id, uint32_t page_no)
+{
+    struct skip_ctx *c = ctx;
+    for (size_t i = 0; i < c->r->m.file_count; i++) {
+        const struct file_layers *fl = &c->r->layers[i];
+        if (!fl->owner || fl->f->space_id != space_id || fl->f->kind == ENG_MFILE_OTHER)
+            continue;
+        if (fl->f->kind == ENG_MFILE_SYSTEM && strcmp(fl->f->name, "ibdata1") != 0)
+            continue; /* ibdata2...: page numbers continue ibdata1's; ibdata1 decides */
+        return page_no < fl->npages && fl->owner[page_no] != NO_OWNER && fl->owner[page_no] > c->k;
+    }
+    return false;
+}
+
+static int restore_log(struct restorer *r, const struct eng_manifest *m, struct ibs_err *err);
+
+/* Writes the restored backup's files: for a chain, member by member, each
+ * followed by its own log applied (as mariabackup prepares a base with
+ * --apply-log-only before each incremental), so pages a member copied before
+ * the server flushed them are brought up to that member's end. */
 static int restore_files(struct restorer *r, struct ibs_err *err)
 {
-    for (size_t i = 0; i < r->m.file_count; i++) {
-        const struct eng_mfile *f = &r->m.files[i];
-        char path[PATH_MAX];
-        int fd = -1;
-        int rc = target_path(r->opts, f->name, path, sizeof(path), err);
-        if (!rc)
-            rc = open_output(path, &fd, err);
-        if (!rc && (f->kind == ENG_MFILE_OTHER || r->chain_len == 1)) {
-            const struct eng_manifest *owner = pack_owner(r, r->chain_len - 1, f);
-            rc = owner ? restore_frames(r, &f->frames, owner->data_packs, owner->data_pack_count,
-                                        fd, 0, 0, f->name, err)
-                       : ibs_err_set(err, IBS_E_INTEGRITY,
-                                     "%s: refers to backup %s, which is not in the chain",
-                                     f->name, f->source);
-        } else if (!rc) {
-            rc = restore_layers(r, f, fd, err);
-        }
-        if (fd >= 0) {
-            int crc = finish_output(fd, f->size, path, err);
-            if (!rc)
-                rc = crc;
-        }
-        if (rc)
-            return rc;
-        r->res->files++;
+    int rc = 0;
+    r->layers = calloc(r->m.file_count + 1, sizeof(*r->layers));
+    if (!r->layers)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < r->m.file_count && !rc; i++) {
+        r->layers[i].f = &r->m.files[i];
+        rc = plan_layers(r, &r->layers[i], err);
     }
-    return 0;
+    for (size_t k = 0; k < r->chain_len && !rc; k++) {
+        for (size_t i = 0; i < r->m.file_count && !rc; i++) {
+            const struct file_layers *fl = &r->layers[i];
+            if (k < fl->first)
+                continue;
+            rc = write_layer(r, fl, k, err);
+            if (!rc && k == r->chain_len - 1)
+                r->res->files++;
+        }
+        if (rc || k == r->chain_len - 1)
+            break;
+        /* Bring this member's pages to its end LSN before the next one lands. */
+        rc = restore_log(r, &r->chain[k], err);
+        if (rc)
+            break;
+        struct skip_ctx ctx = {r, k};
+        struct eng_prepare_opts popts = {.target = r->opts->target,
+                                         .cancel = r->opts->cancel,
+                                         .intermediate = true,
+                                         .page_size = r->m.page_size,
+                                         .skip = skip_superseded,
+                                         .skip_ctx = &ctx};
+        struct eng_prepare_result pres;
+        rc = eng_prepare_run(&popts, &pres, err);
+        if (rc)
+            ibs_err_wrap(err, "applying the log of %s (member %zu of the chain)",
+                         r->chain[k].id, k + 1);
+        else
+            IBS_INFO("restore", "applied the log of %s: %llu pages", r->chain[k].id,
+                     (unsigned long long)pres.pages_applied);
+    }
+    return rc;
 }
 
 /* ib_logfile0 as mariabackup's backup writes it (§5.5): a header whose first
  * LSN is the checkpoint, then the copied mini-transactions from offset 12288. */
-static int restore_log(struct restorer *r, struct ibs_err *err)
+static int restore_log(struct restorer *r, const struct eng_manifest *m, struct ibs_err *err)
 {
     char path[PATH_MAX];
     int fd = -1;
@@ -479,23 +557,23 @@ static int restore_log(struct restorer *r, struct ibs_err *err)
     char creator[64];
 
     /* The frames must cover the log from the checkpoint to the end, no gap. */
-    uint64_t expect = r->m.checkpoint_lsn;
-    for (size_t i = 0; i < r->m.redo.count; i++) {
-        if (r->m.redo.refs[i].offset != expect)
+    uint64_t expect = m->checkpoint_lsn;
+    for (size_t i = 0; i < m->redo.count; i++) {
+        if (m->redo.refs[i].offset != expect)
             return ibs_err_set(err, IBS_E_INTEGRITY,
                                "the backup's redo log has a gap at LSN %" PRIu64, expect);
-        expect += r->m.redo.refs[i].raw_len;
+        expect += m->redo.refs[i].raw_len;
     }
-    if (expect != r->m.end_lsn)
+    if (expect != m->end_lsn)
         return ibs_err_set(err, IBS_E_INTEGRITY,
                            "the backup's redo log ends at LSN %" PRIu64 ", not %" PRIu64, expect,
-                           r->m.end_lsn);
-    snprintf(creator, sizeof(creator), "Backup %s", r->m.server_version ? r->m.server_version : "");
+                           m->end_lsn);
+    snprintf(creator, sizeof(creator), "Backup %s", m->server_version ? m->server_version : "");
     char *dash = strchr(creator + 7, '-');
     if (dash)
         *dash = '\0'; /* "Backup 10.11.19", as mariabackup writes it */
-    redo_log_header_init(&hdr, r->m.checkpoint_lsn, creator);
-    redo_log_write_file_start(&hdr, r->m.checkpoint_lsn, r->m.checkpoint_end_lsn, area);
+    redo_log_header_init(&hdr, m->checkpoint_lsn, creator);
+    redo_log_write_file_start(&hdr, m->checkpoint_lsn, m->checkpoint_end_lsn, area);
     snprintf(path, sizeof(path), "%s/ib_logfile0", r->opts->target);
     int rc = open_output(path, &fd, err);
     if (rc)
@@ -503,9 +581,9 @@ static int restore_log(struct restorer *r, struct ibs_err *err)
     if (pwrite(fd, area, sizeof(area), 0) != (ssize_t)sizeof(area))
         rc = ibs_err_sys(err, io_errno_code(errno), errno, "write %s", path);
     if (!rc)
-        rc = restore_frames(r, &r->m.redo, r->m.redo_packs, r->m.redo_pack_count, fd,
-                            r->m.checkpoint_lsn, REDO_LOG_START_OFFSET, "ib_logfile0", err);
-    int crc = finish_output(fd, REDO_LOG_START_OFFSET + (r->m.end_lsn - r->m.checkpoint_lsn),
+        rc = restore_frames(r, &m->redo, m->redo_packs, m->redo_pack_count, fd,
+                            m->checkpoint_lsn, REDO_LOG_START_OFFSET, "ib_logfile0", err);
+    int crc = finish_output(fd, REDO_LOG_START_OFFSET + (m->end_lsn - m->checkpoint_lsn),
                             path, err);
     return rc ? rc : crc;
 }
@@ -656,7 +734,7 @@ int eng_restore_raw(const struct eng_restore_opts *opts, struct eng_restore_resu
     IBS_INFO("restore", "restoring backup %s (%zu files) into %s", res->id, r.m.file_count,
              opts->target);
     if ((rc = restore_files(&r, err)) != 0 ||
-        (rc = restore_log(&r, err)) != 0 ||
+        (rc = restore_log(&r, &r.m, err)) != 0 ||
         (rc = write_metadata(&r, err)) != 0)
         goto out;
     res->checkpoint_lsn = r.m.checkpoint_lsn;
@@ -674,6 +752,9 @@ out:
     io_codec_free(r.codec);
     free(r.fetched);
     free(r.raw);
+    for (size_t i = 0; r.layers && i < r.m.file_count; i++)
+        free(r.layers[i].owner);
+    free(r.layers);
     eng_manifest_free(&r.m);
     for (size_t i = 0; i + 1 < r.chain_len; i++)
         eng_manifest_free(&r.chain[i]);
