@@ -5,3 +5,6 @@ ibs_integration_test(NAME backup_full_layout COMMAND backup_full_layout.sh
     LABELS backup TIMEOUT 300)
 ibs_integration_test(NAME backup_bad_input COMMAND backup_bad_input.sh
     LABELS backup TIMEOUT 300)
+ibs_integration_test(NAME backup_page_size COMMAND backup_page_size.sh
+    LABELS backup TIMEOUT 300)
+ibs_integration_test(NAME backup_s3 COMMAND backup_s3.sh LABELS backup s3 TIMEOUT 300)
