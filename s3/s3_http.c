@@ -171,6 +171,8 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *user)
         t->resp->has_length = true;
     } else if (header_value(line, len, "Last-Modified", value, sizeof(value))) {
         t->resp->last_modified = curl_getdate(value, NULL);
+    } else if (header_value(line, len, "Date", value, sizeof(value))) {
+        t->resp->date = curl_getdate(value, NULL);
     }
     return len;
 }
@@ -223,6 +225,36 @@ static void object_name(const struct s3_store *store, const struct s3_req *req, 
     snprintf(out, size, "s3://%s/%s", store->bucket, req->key ? req->key : "");
 }
 
+static bool has_param(const struct s3_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_params; i++) {
+        if (strcmp(req->params[i].name, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The IAM action that authorises req, so an AccessDenied names the permission
+ * to grant (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html):
+ * the multipart calls other than abort and listing are covered by s3:PutObject,
+ * HEAD by the action of the matching GET, DeleteObjects by s3:DeleteObject. */
+static const char *iam_action(const struct s3_req *req)
+{
+    const char *m = req->method;
+    if (!req->key) {
+        if (strcmp(m, "POST") == 0 && has_param(req, "delete"))
+            return "s3:DeleteObject";
+        if (has_param(req, "uploads"))
+            return "s3:ListBucketMultipartUploads";
+        return "s3:ListBucket";
+    }
+    if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+        return "s3:GetObject";
+    if (strcmp(m, "DELETE") == 0)
+        return has_param(req, "uploadId") ? "s3:AbortMultipartUpload" : "s3:DeleteObject";
+    return "s3:PutObject";
+}
+
 /* Fills f->fix for an S3 error code, and the code's ibstream error class. */
 static void explain_code(const struct s3_store *store, const struct s3_req *req,
                          const struct transfer *t, const char *code, struct failure *f)
@@ -242,9 +274,9 @@ static void explain_code(const struct s3_store *store, const struct s3_req *req,
                  store->bucket);
     } else if (strcmp(code, "AccessDenied") == 0 || strcmp(code, "AllAccessDisabled") == 0) {
         snprintf(f->fix, sizeof(f->fix),
-                 "the credentials (from %s) lack permission for %s on %s: grant it in the IAM "
-                 "or bucket policy, or use other credentials",
-                 store->cfg.source, req->method, object);
+                 "the credentials (from %s) lack permission for %s on %s (%s): grant it in the "
+                 "IAM or bucket policy, or use other credentials",
+                 store->cfg.source, req->method, object, iam_action(req));
     } else if (strcmp(code, "SignatureDoesNotMatch") == 0) {
         snprintf(f->fix, sizeof(f->fix),
                  "the secret key does not match the access key (credentials from %s), or the "

@@ -81,6 +81,7 @@ struct s3_resp {
     uint64_t content_length;
     bool has_length;
     time_t last_modified;
+    time_t date;        /* the Date header (the server's clock), 0 without one */
     char code[64];      /* S3 error code of a failed request, "" otherwise */
 };
 
