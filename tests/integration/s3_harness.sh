@@ -30,6 +30,12 @@ cmp "$work/small.txt" "$work/small.down" || ibs_die "the small object came back 
 listing=$(ibs_aws s3 ls "s3://$IBS_TEST_S3_BUCKET/harness/")
 grep -q ' 6291456 up.bin$' <<<"$listing" || ibs_die "listing lacks up.bin of 6291456 bytes: $listing"
 
+# Paged listing (continuation tokens; these broke on node 20 without the
+# launcher's DES shim, for any listing of more than 1000 keys).
+keys=$(ibs_aws s3api list-objects-v2 --bucket "$IBS_TEST_S3_BUCKET" --prefix harness/ --page-size 1 \
+    --query 'Contents[].Key' --output text | tr '\t' '\n')
+[[ "$keys" == $'harness/small.txt\nharness/up.bin' ]] || ibs_die "paged listing gave '$keys'"
+
 # A wrong secret key: the request must fail with SignatureDoesNotMatch.
 if out=$(AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY}x" \
     ibs_aws s3 cp "$work/small.txt" "s3://$IBS_TEST_S3_BUCKET/harness/forged.txt" 2>&1); then

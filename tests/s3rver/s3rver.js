@@ -14,10 +14,27 @@
 //                       --bucket NAME --access-key KEY --secret-key SECRET [--silent]
 'use strict'
 
+const crypto = require('node:crypto')
 const fs = require('node:fs')
 const http = require('node:http')
 const S3rver = require('@20minutes/s3rver')
 const AWSAccount = require('@20minutes/s3rver/lib/models/account')
+
+// s3rver encrypts ListObjectsV2 continuation tokens with single DES ('des',
+// DES-CBC), which OpenSSL 3 keeps in its legacy provider: node 20 refuses it,
+// and every listing of more than 1000 keys fails with 500 InternalError.
+// Three-key DES-EDE3 with K1 = K2 = K3 computes exactly DES, and is in the
+// default provider: same tokens, no legacy provider needed.
+function desAsEde3(create) {
+  return (algorithm, key, iv, options) => {
+    if (String(algorithm).toLowerCase() === 'des' && Buffer.isBuffer(key) && key.length === 8) {
+      return create('des-ede3-cbc', Buffer.concat([key, key, key]), iv, options)
+    }
+    return create(algorithm, key, iv, options)
+  }
+}
+crypto.createCipheriv = desAsEde3(crypto.createCipheriv.bind(crypto))
+crypto.createDecipheriv = desAsEde3(crypto.createDecipheriv.bind(crypto))
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 
