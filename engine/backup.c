@@ -13,6 +13,8 @@
 #include "engine/catalog.h"
 #include "engine/copier.h"
 #include "engine/discover.h"
+#include "engine/lock.h"
+#include "engine/ops.h"
 #include "engine/manifest.h"
 #include "engine/pack.h"
 #include "engine/redo_tail.h"
@@ -551,7 +553,11 @@ int eng_backup_run(const struct eng_backup_opts *opts, struct eng_backup_result 
     b.opts = opts;
     eng_manifest_init(&b.m);
 
-    int rc = run(&b, result, err);
+    /* Nothing is written before the repository lock is ours. */
+    struct eng_lock *lock = NULL;
+    int rc = eng_lock_acquire_configured(opts->store, &lock, err);
+    if (!rc)
+        rc = run(&b, result, err);
 
     struct ibs_err cleanup_err;
     if (b.monitor.running) {
@@ -572,5 +578,9 @@ int eng_backup_run(const struct eng_backup_opts *opts, struct eng_backup_result 
     eng_server_close(b.session);
     eng_manifest_free(&b.m);
     eng_manifest_free(&b.base);
+    if (!rc)
+        eng_ops_note_bytes(result->bytes_read, result->bytes_stored);
+    if (eng_lock_release(lock, &cleanup_err) != 0)
+        IBS_WARN("backup", "releasing the repository lock: %s", cleanup_err.msg);
     return rc;
 }

@@ -2,10 +2,12 @@
  * turns a failure into one line on stderr and a documented exit status. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/err.h"
 #include "common/log.h"
 #include "tools/cli.h"
+#include "tools/metrics.h"
 
 /* The command the user most likely meant, for the hint after a typo. */
 static const char *closest_command(const char *typed)
@@ -74,9 +76,14 @@ int main(int argc, char **argv)
         goto out;
     }
     rc = cli_setup_logging(&o, &err);
+    if (!rc)
+        rc = cli_ops_begin(&o, cmd->name, &err);
     if (rc)
         goto out;
+    struct timespec started;
+    clock_gettime(CLOCK_MONOTONIC, &started);
     rc = cmd->run(&o, argc - 1, argv + 1, first_arg, &err);
+    cli_ops_end(&o, cmd->name, rc, &err, &started);
 out:
     opts_free(&o);
     if (rc)
