@@ -171,7 +171,7 @@ static int copy_new_files(struct backup *b, const struct eng_file_list *list, bo
         .packs = b->packs,
         .cancel = opts->cancel,
         .page_retries = 10,
-        .incremental_lsn = b->have_base ? b->base.to_lsn : 0,
+        .incremental_lsn = b->have_base ? b->base.end_lsn : 0,
     };
     rc = eng_copy_files(&copy, jobs, n, &b->stats, err);
     free(jobs);
@@ -219,7 +219,12 @@ static bool same_server(const struct eng_manifest *m, const struct eng_server_in
 }
 
 /* Finds the base of an incremental: the named backup, or the newest complete
- * backup of this server; checks it belongs to this server and its chain. */
+ * backup of this server; checks it belongs to this server and its chain.
+ * The incremental keeps pages newer than the base's END LSN (mariabackup uses
+ * the checkpoint at BLOCK_COMMIT, which is older): a restored base is
+ * prepared up to its end LSN, so a page last changed before it is already
+ * right there, and pages the server merely flushed after the base ended are
+ * not stored again. */
 static int load_base(struct backup *b, struct ibs_err *err)
 {
     struct eng_catalog cat;
@@ -275,8 +280,6 @@ static int load_base(struct backup *b, struct ibs_err *err)
         eng_manifest_free(&m);
     }
     b->chain_length++; /* this backup */
-    if (!b->base.to_lsn)
-        b->base.to_lsn = b->base.checkpoint_lsn;
     return 0;
 }
 
@@ -465,7 +468,7 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
              b->info.version, b->info.datadir, store_url(opts->store));
     if (b->have_base)
         IBS_INFO("backup", "base %s: pages newer than LSN %llu are stored", b->base.id,
-                 (unsigned long long)b->base.to_lsn);
+                 (unsigned long long)b->base.end_lsn);
 
     if ((rc = eng_server_backup_stage(b->session, ENG_STAGE_START, err)) != 0)
         goto out;
@@ -522,6 +525,7 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
     res->bytes_read = b->m.bytes_read;
     res->bytes_stored = b->m.bytes_stored;
     res->redo_bytes = b->m.end_lsn - b->m.checkpoint_lsn;
+    res->data_stored = atomic_load(&b->stats.bytes_stored);
     res->duration_ms = b->m.duration_ms;
     res->checkpoint_lsn = b->m.checkpoint_lsn;
     res->end_lsn = b->m.end_lsn;

@@ -34,7 +34,8 @@ struct eng_backup_result {
     char id[64];
     uint64_t bytes_read;
     uint64_t bytes_stored;
-    uint64_t redo_bytes;
+    uint64_t redo_bytes;   /* log copied, from the checkpoint to the end LSN */
+    uint64_t data_stored;  /* bytes stored for data files (the rest is the log) */
     uint64_t duration_ms;
     uint64_t checkpoint_lsn, end_lsn;
     char binlog_file[512];

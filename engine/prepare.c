@@ -154,6 +154,10 @@ static int apply_batch(struct preparer *p, struct ibs_err *err)
         return rc;
     for (size_t i = 0; i < n; i++) {
         const struct redo_recv_page *pg = pages[i];
+        if (p->opts->skip && p->opts->skip(p->opts->skip_ctx, pg->space_id, pg->page_no)) {
+            p->res->pages_superseded++;
+            continue;
+        }
         struct prep_file *f = prep_spaces_find(&p->spaces, pg->space_id, pg->page_no);
         if (!f) {
             /* A tablespace dropped before the end of the backup, as mariabackup's
@@ -246,7 +250,7 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
                                  " (%s); it should run to %" PRIu64,
                                  lsn, s == REDO_MTR_NEED_MORE ? "truncated"
                                                               : redo_mtr_end_reason_name(m.end_reason),
-                                 cp->last_lsn);
+                                 end);
                 goto out;
             }
             if ((rc = redo_recv_add_mtr(p->recv, window + pos, &m, hdr.format, err)) != 0)
@@ -258,7 +262,7 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
                 goto out;
         }
     }
-    if (lsn < cp->last_lsn) {
+    if (cp && lsn < cp->last_lsn) {
         rc = ibs_err_set(err, IBS_E_REDO,
                          "the backup's redo log ends at LSN %" PRIu64 ", before %" PRIu64, lsn,
                          cp->last_lsn);
@@ -358,6 +362,10 @@ int eng_prepare_run(const struct eng_prepare_opts *opts, struct eng_prepare_resu
     clock_gettime(CLOCK_MONOTONIC, &t0);
     p.opts = opts;
     p.res = res;
+    if (opts->intermediate) {
+        p.page_size = opts->page_size;
+        goto apply;
+    }
     if ((rc = read_checkpoints(opts->target, &cp, err)) != 0)
         return rc;
     if (strcmp(cp.backup_type, "log-applied") == 0) {
@@ -370,6 +378,7 @@ int eng_prepare_run(const struct eng_prepare_opts *opts, struct eng_prepare_resu
                            "%s holds a '%s' backup: prepare works on a full backup's layout",
                            opts->target, cp.backup_type);
     p.page_size = read_page_size(opts->target);
+apply:
     p.recv = redo_recv_new(p.page_size, err);
     if (!p.recv)
         return err->code;
@@ -380,8 +389,12 @@ int eng_prepare_run(const struct eng_prepare_opts *opts, struct eng_prepare_resu
     }
     if ((rc = prep_spaces_scan(opts->target, p.page_size, &p.spaces, err)) != 0)
         goto out;
-    if ((rc = parse_log(&p, &cp, err)) != 0 || (rc = apply_file_events(&p, err)) != 0 ||
-        (rc = sync_files(&p, err)) != 0 || (rc = write_final_log(&p, err)) != 0)
+    if ((rc = parse_log(&p, opts->intermediate ? NULL : &cp, err)) != 0 ||
+        (rc = apply_file_events(&p, err)) != 0 || (rc = sync_files(&p, err)) != 0)
+        goto out;
+    if (opts->intermediate)
+        goto out;
+    if ((rc = write_final_log(&p, err)) != 0)
         goto out;
     cp.last_lsn = res->end_lsn;
     rc = write_checkpoints(opts->target, &cp, err);

@@ -20,6 +20,15 @@ struct eng_prepare_opts {
     const char *target;
     uint64_t use_memory; /* bytes of parsed records held before a batch is applied */
     atomic_bool *cancel;
+    /* Restoring an incremental chain applies each member's log in turn: an
+     * intermediate pass only applies ib_logfile0 (page size given here) and
+     * leaves the log and xtrabackup_checkpoints alone. */
+    bool intermediate;
+    uint32_t page_size;
+    /* Pages a later member of the chain rewrites need no log: skip returns true
+     * for them. NULL applies every page. */
+    bool (*skip)(void *ctx, uint32_t space_id, uint32_t page_no);
+    void *skip_ctx;
 };
 
 struct eng_prepare_result {
@@ -30,6 +39,7 @@ struct eng_prepare_result {
     uint64_t pages_applied;  /* pages written back */
     uint64_t pages_skipped;  /* pages whose records were all older than the page */
     uint64_t pages_unknown;  /* pages of tablespaces not in the backup (dropped) */
+    uint64_t pages_superseded; /* skipped: a later member of the chain rewrites them */
     unsigned batches;
     uint64_t duration_ms;
 };

@@ -28,6 +28,8 @@ struct eng_restore_result {
     char id[64];
     uint64_t bytes_written; /* raw bytes of data files and log */
     uint64_t frames;
+    uint64_t frames_skipped; /* superseded by a newer member of the chain: not fetched */
+    unsigned chain_length;
     unsigned files;
     uint64_t duration_ms;
     uint64_t checkpoint_lsn, end_lsn;

@@ -84,11 +84,12 @@ static int run_backup(struct opts *o, int argc, char **argv, int first_arg, stru
         return rc;
     }
     double secs = (double)res.duration_ms / 1000.0;
-    printf("backup %s complete: %u files, %.1f MB read, %.1f MB stored (ratio %.2f), "
-           "redo %.1f MB, %.1f s, %.1f MB/s\n",
+    printf("backup %s complete: %u files, %.1f MB read, %.1f MB stored (ratio %.2f; data %.1f "
+           "MB, redo log %.1f MB), %.1f s, %.1f MB/s\n",
            res.id, res.files, (double)res.bytes_read / 1e6, (double)res.bytes_stored / 1e6,
            res.bytes_stored ? (double)res.bytes_read / (double)res.bytes_stored : 0.0,
-           (double)res.redo_bytes / 1e6, secs, secs > 0 ? (double)res.bytes_read / 1e6 / secs : 0);
+           (double)res.data_stored / 1e6, (double)res.redo_bytes / 1e6, secs,
+           secs > 0 ? (double)res.bytes_read / 1e6 / secs : 0);
     printf("  LSN %llu..%llu", (unsigned long long)res.checkpoint_lsn,
            (unsigned long long)res.end_lsn);
     if (res.binlog_file[0])

@@ -1,0 +1,2 @@
+# Incremental backups: chains restored and compared with the source.
+ibs_integration_test(NAME incremental_chain COMMAND incremental_chain.sh LABELS incremental TIMEOUT 600)
