@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "engine/backup_monitor.h"
@@ -212,6 +213,32 @@ static int ensure_repository(struct store *store, struct ibs_err *err)
     return store_put(store, ENG_REPO_MARKER, text, (size_t)len, err);
 }
 
+static int count_entry(void *ctx, const struct store_entry *e)
+{
+    (void)e;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+/* Ids have a one-second resolution: a backup that starts in the same second
+ * as the previous one waits for the next second rather than share its id. */
+static int unique_id(struct backup *b, char *id, size_t size, struct ibs_err *err)
+{
+    for (int attempt = 0; attempt < 5; attempt++) {
+        char prefix[96];
+        size_t found = 0;
+        eng_backup_make_id(id, size, b->m.start_time, b->opts->incremental);
+        snprintf(prefix, sizeof(prefix), "%s/%s/", ENG_BACKUPS_DIR, id);
+        int rc = store_list(b->opts->store, prefix, count_entry, &found, err);
+        if (rc || !found)
+            return rc;
+        sleep(1);
+        b->m.start_time = time(NULL);
+    }
+    return ibs_err_set(err, IBS_E_STORAGE, "cannot find an unused backup id in %s",
+                       store_url(b->opts->store));
+}
+
 static bool same_server(const struct eng_manifest *m, const struct eng_server_info *info)
 {
     return m->hostname && m->datadir && strcmp(m->hostname, info->hostname) == 0 &&
@@ -357,13 +384,18 @@ static int fill_server_fields(struct backup *b, struct ibs_err *err)
 static int finish_under_block_commit(struct backup *b, struct ibs_err *err)
 {
     struct eng_binlog_pos pos;
-    uint64_t current = 0, checkpoint = 0;
+    uint64_t current = 0, checkpoint = 0, flushed = 0;
     int rc = eng_server_binlog_pos(b->session, &pos, err);
     /* Make the server write its log buffer so the end LSN is in the file. */
     if (!rc)
         rc = eng_server_exec(b->session, "FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS", err);
     if (!rc)
         rc = eng_server_lsn(b->session, &current, &checkpoint, err);
+    /* The end is what the server has written since the flush: log generated
+     * after it (purge, under BLOCK_COMMIT) is not needed and may not be in the
+     * file yet. */
+    if (!rc)
+        rc = eng_server_lsn_flushed(b->session, &flushed, err);
     if (rc)
         return rc;
     b->m.binlog_enabled = pos.enabled;
@@ -372,7 +404,7 @@ static int finish_under_block_commit(struct backup *b, struct ibs_err *err)
         b->m.binlog_pos = pos.position;
         b->m.gtid = strdup(pos.gtid);
     }
-    uint64_t target = current > checkpoint ? current : checkpoint;
+    uint64_t target = flushed > checkpoint ? flushed : checkpoint;
     b->m.to_lsn = checkpoint;
     rc = eng_monitor_stop(&b->monitor, err);
     if (rc)
@@ -449,7 +481,8 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
         goto out;
     if ((rc = fill_server_fields(b, err)) != 0)
         goto out;
-    eng_backup_make_id(res->id, sizeof(res->id), b->m.start_time, opts->incremental);
+    if ((rc = unique_id(b, res->id, sizeof(res->id), err)) != 0)
+        goto out;
     b->m.id = strdup(res->id);
     snprintf(b->prefix, sizeof(b->prefix), "%s/%s", ENG_BACKUPS_DIR, res->id);
     char data_prefix[160];

@@ -498,6 +498,38 @@ static bool skip_superseded(void *ctx, uint32_t space_id, uint32_t page_no)
 
 static int restore_log(struct restorer *r, const struct eng_manifest *m, struct ibs_err *err);
 
+/* A DATA DIRECTORY table's .isl file names where its .ibd lives. The .ibd is
+ * restored under the target (never at its original path), so the link must
+ * point there, or a server started on the target opens the source's file. */
+static int relink_data_directories(struct restorer *r, struct ibs_err *err)
+{
+    for (size_t i = 0; i < r->m.file_count; i++) {
+        const char *name = r->m.files[i].name;
+        size_t len = strlen(name);
+        if (len < 5 || strcmp(name + len - 4, ".isl") != 0)
+            continue;
+        char path[PATH_MAX], link[PATH_MAX], fixed[PATH_MAX];
+        int rc = target_path(r->opts, name, path, sizeof(path), err);
+        if (rc)
+            return rc;
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return ibs_err_sys(err, IBS_E_IO, errno, "open %s", path);
+        size_t got = fread(link, 1, sizeof(link) - 1, f);
+        fclose(f);
+        link[got] = '\0';
+        link[strcspn(link, "\r\n")] = '\0';
+        if (link[0] != '/')
+            continue;
+        if ((rc = target_path(r->opts, link, fixed, sizeof(fixed), err)) != 0)
+            return rc;
+        f = fopen(path, "w");
+        if (!f || fputs(fixed, f) < 0 || fclose(f) != 0)
+            return ibs_err_sys(err, IBS_E_IO, errno, "rewrite %s", path);
+    }
+    return 0;
+}
+
 /* Writes the restored backup's files: for a chain, member by member, each
  * followed by its own log applied (as mariabackup prepares a base with
  * --apply-log-only before each incremental), so pages a member copied before
@@ -733,7 +765,7 @@ int eng_restore_raw(const struct eng_restore_opts *opts, struct eng_restore_resu
     }
     IBS_INFO("restore", "restoring backup %s (%zu files) into %s", res->id, r.m.file_count,
              opts->target);
-    if ((rc = restore_files(&r, err)) != 0 ||
+    if ((rc = restore_files(&r, err)) != 0 || (rc = relink_data_directories(&r, err)) != 0 ||
         (rc = restore_log(&r, &r.m, err)) != 0 ||
         (rc = write_metadata(&r, err)) != 0)
         goto out;
