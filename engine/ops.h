@@ -82,6 +82,10 @@ int eng_expire_apply(struct store *store, const struct eng_expire_plan *plan,
                      struct ibs_err *err);
 void eng_expire_plan_free(struct eng_expire_plan *plan);
 
+/* Deletes every object whose key starts with prefix, except skip (may be NULL). */
+int eng_ops_delete_prefix(struct store *store, const char *prefix, const char *skip,
+                          struct ibs_err *err);
+
 /* ---- leftovers of killed runs (ops_cleanup.c) ---- */
 
 struct eng_cleanup_opts {

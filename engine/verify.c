@@ -28,6 +28,18 @@ struct vtask {
     const struct eng_mfile *file;
     uint32_t file_id;
     uint32_t first_page_no; /* ibdata2... continue the page numbers of ibdata1 */
+    /* Where the file's frames are: this backup's data packs, or those of an
+     * earlier member of the chain (an incremental's unchanged files). */
+    const struct eng_pack_ref *packs;
+    size_t pack_count;
+    const struct pack_state *state;
+    bool foreign;
+};
+
+/* An earlier member whose data packs hold some of this backup's frames. */
+struct vsource {
+    struct eng_manifest m;
+    struct pack_state *state;
 };
 
 struct vrun {
@@ -36,6 +48,8 @@ struct vrun {
     struct pack_state *data, *redo;
     struct vtask *tasks;
     size_t task_count;
+    struct vsource *sources;
+    size_t source_count;
 
     pthread_mutex_t lock; /* guards everything below */
     size_t next_task;
@@ -149,9 +163,9 @@ static bool check_frame(struct vworker *w, const struct vtask *t, const struct e
     const struct eng_manifest *m = run->m;
     bool redo = t->file == NULL;
     const char *what = redo ? "redo log" : t->file->name;
-    const struct eng_pack_ref *packs = redo ? m->redo_packs : m->data_packs;
-    size_t pack_count = redo ? m->redo_pack_count : m->data_pack_count;
-    const struct pack_state *state = redo ? run->redo : run->data;
+    const struct eng_pack_ref *packs = redo ? m->redo_packs : t->packs;
+    size_t pack_count = redo ? m->redo_pack_count : t->pack_count;
+    const struct pack_state *state = redo ? run->redo : t->state;
     struct ibs_err err;
 
     if (ref->pack >= pack_count) {
@@ -206,7 +220,9 @@ static bool check_frame(struct vworker *w, const struct vtask *t, const struct e
     }
     bool kind_ok = redo ? h.kind == ENG_FRAME_REDO
                         : (h.kind == ENG_FRAME_FILE || h.kind == ENG_FRAME_PAGES);
-    if (!kind_ok || h.file_id != (redo ? 0 : t->file_id) || h.offset != ref->offset ||
+    /* A frame from an earlier member carries that member's file id. */
+    bool id_ok = t->foreign || h.file_id == (redo ? 0 : t->file_id);
+    if (!kind_ok || !id_ok || h.offset != ref->offset ||
         h.raw_len != ref->raw_len || h.xxh3 != ref->xxh3 ||
         (uint64_t)h.stored_len + ENG_FRAME_HEADER_SIZE != ref->frame_len) {
         problem(run,
@@ -285,6 +301,47 @@ static int check_packs(struct vrun *run, const struct eng_pack_ref *packs, size_
     return 0;
 }
 
+/* Loads an earlier member once and checks its data packs; *out NULL when
+ * its manifest is missing or unreadable (a problem, reported by the caller). */
+static int load_source(struct vrun *run, const char *id, const struct vsource **out,
+                       struct ibs_err *err)
+{
+    *out = NULL;
+    for (size_t i = 0; i < run->source_count; i++)
+        if (strcmp(run->sources[i].m.id, id) == 0) {
+            *out = &run->sources[i];
+            return 0;
+        }
+    struct vsource *grown = realloc(run->sources, (run->source_count + 1) * sizeof(*grown));
+    if (!grown)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    run->sources = grown;
+    struct vsource *src = &run->sources[run->source_count];
+    struct ibs_err merr;
+    eng_manifest_init(&src->m);
+    int rc = eng_manifest_load(run->opts->store, id, &src->m, &merr);
+    if (rc == IBS_E_NOTFOUND || rc == IBS_E_INTEGRITY) {
+        eng_manifest_free(&src->m);
+        return 0;
+    }
+    if (rc) {
+        eng_manifest_free(&src->m);
+        *err = merr;
+        return rc;
+    }
+    src->state = calloc(src->m.data_pack_count + 1, sizeof(*src->state));
+    if (!src->state) {
+        eng_manifest_free(&src->m);
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    }
+    run->source_count++;
+    rc = check_packs(run, src->m.data_packs, src->m.data_pack_count, src->state, err);
+    if (rc)
+        return rc;
+    *out = src;
+    return 0;
+}
+
 static int make_tasks(struct vrun *run, struct ibs_err *err)
 {
     const struct eng_manifest *m = run->m;
@@ -297,6 +354,26 @@ static int make_tasks(struct vrun *run, struct ibs_err *err)
         struct vtask *t = &run->tasks[run->task_count++];
         t->file = f;
         t->file_id = (uint32_t)i;
+        t->packs = m->data_packs;
+        t->pack_count = m->data_pack_count;
+        t->state = run->data;
+        if (f->source && strcmp(f->source, m->id) != 0) {
+            const struct vsource *src = NULL;
+            int rc = load_source(run, f->source, &src, err);
+            if (rc)
+                return rc;
+            if (!src) {
+                problem(run, "file %s: its frames are in backup %s, whose manifest is missing",
+                        f->name, f->source);
+                t->pack_count = 0;
+                t->packs = NULL;
+            } else {
+                t->packs = src->m.data_packs;
+                t->pack_count = src->m.data_pack_count;
+                t->state = src->state;
+            }
+            t->foreign = true;
+        }
         if (f->kind == ENG_MFILE_SYSTEM && f->page_size) {
             t->first_page_no = system_pages;
             system_pages += (uint32_t)(f->size / f->page_size);
@@ -383,6 +460,11 @@ out:
     *out = run.stats;
     snprintf(first, first_size, "%s", run.first_problem);
     free(run.tasks);
+    for (size_t i = 0; i < run.source_count; i++) {
+        eng_manifest_free(&run.sources[i].m);
+        free(run.sources[i].state);
+    }
+    free(run.sources);
     free(run.data);
     free(run.redo);
     pthread_mutex_destroy(&run.lock);

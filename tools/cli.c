@@ -15,6 +15,8 @@ const struct cli_cmd *const cli_commands[] = {
     &cmd_list,
     &cmd_info,
     &cmd_verify,
+    &cmd_expire,
+    &cmd_cleanup,
     &cmd_help,
     &cmd_version,
     NULL,

@@ -4,3 +4,7 @@ if(COMMAND ibs_integration_test)
     ibs_integration_test(NAME ops_list_verify COMMAND ops_list_verify.sh SERVICES mariadb
                          LABELS ops TIMEOUT 300)
 endif()
+if(COMMAND ibs_integration_test)
+    ibs_integration_test(NAME ops_expire_lock COMMAND ops_expire_lock.sh SERVICES mariadb
+                         LABELS ops TIMEOUT 300)
+endif()
