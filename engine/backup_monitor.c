@@ -50,6 +50,9 @@ static void *monitor_main(void *arg)
     while (!atomic_load(&m->stop)) {
         uint64_t current = 0, checkpoint = 0;
         struct ibs_err err;
+        uint64_t flushed = 0;
+        if (eng_server_lsn_flushed(m->conn, &flushed, &err) == 0)
+            eng_redo_tail_set_durable(m->tail, flushed);
         if (eng_server_lsn(m->conn, &current, &checkpoint, &err) == 0) {
             uint64_t copied = eng_redo_tail_lsn(m->tail);
             uint64_t behind = current > copied ? current - copied : 0;

@@ -36,6 +36,12 @@ struct eng_redo_tail {
     atomic_bool done;           /* the thread has ended */
     _Atomic uint64_t copied_lsn;
     _Atomic uint64_t target_lsn; /* stop once copied through this (0: keep going) */
+    /* The server has written (and synced) its log up to here: bytes before it
+     * are final. Past it, the block being written holds stale buffer contents
+     * that may parse as complete, CRC-valid mtrs from another position, or a
+     * half-written block (§1.7 of the format reference); copying one of those
+     * misaligns the tailer for good. */
+    _Atomic uint64_t durable_lsn;
     struct timespec started;
 
     /* Owned by the thread until it ends. */
@@ -126,6 +132,7 @@ static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
             return rc;
         size_t pos = 0;
         bool need_more = false;
+        const uint64_t durable = atomic_load(&t->durable_lsn);
         while (pos < want) {
             struct redo_mtr m;
             enum redo_mtr_status st = redo_mtr_scan(&t->geom, t->window + pos, want - pos, lsn, &m);
@@ -133,7 +140,7 @@ static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
                 need_more = true;
                 break;
             }
-            if (st != REDO_MTR_OK)
+            if (st != REDO_MTR_OK || lsn + m.len > durable)
                 break;
             if (t->out_len + m.len > t->out_cap && (rc = flush_out(t, err)) != 0)
                 return rc;
@@ -273,6 +280,9 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
     t->out_lsn = t->info.checkpoint_lsn;
     atomic_init(&t->copied_lsn, t->info.checkpoint_lsn);
     atomic_init(&t->target_lsn, 0);
+    atomic_init(&t->durable_lsn, t->info.checkpoint_end_lsn > t->info.checkpoint_lsn
+                                     ? t->info.checkpoint_end_lsn
+                                     : t->info.checkpoint_lsn);
     atomic_init(&t->quit, false);
     atomic_init(&t->done, false);
     ibs_err_clear(&t->failure);
@@ -288,6 +298,13 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
 fail:
     tail_free(t);
     return rc;
+}
+
+void eng_redo_tail_set_durable(struct eng_redo_tail *t, uint64_t lsn)
+{
+    uint64_t was = atomic_load(&t->durable_lsn);
+    while (lsn > was && !atomic_compare_exchange_weak(&t->durable_lsn, &was, lsn))
+        ;
 }
 
 uint64_t eng_redo_tail_lsn(struct eng_redo_tail *t)
@@ -315,6 +332,7 @@ int eng_redo_tail_finish(struct eng_redo_tail *t, uint64_t target_lsn, unsigned 
                          size_t *pack_count, uint64_t *end_lsn, struct ibs_err *err)
 {
     int rc = 0;
+    eng_redo_tail_set_durable(t, target_lsn);
     atomic_store(&t->target_lsn, target_lsn);
     atomic_store(&t->quit, true);
     struct timespec t0;

@@ -44,13 +44,19 @@ struct eng_redo_tail;
 int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_tail **out,
                         struct eng_redo_tail_info *info, struct ibs_err *err);
 
+/* The server's log is written and synced up to lsn (Innodb_lsn_flushed): the
+ * tailer copies no mtr that ends beyond the highest LSN given so far (at
+ * first, the start checkpoint's end). Safe from any thread. */
+void eng_redo_tail_set_durable(struct eng_redo_tail *t, uint64_t lsn);
+
 /* LSN up to which the log has been copied (safe from any thread). */
 uint64_t eng_redo_tail_lsn(struct eng_redo_tail *t);
 
 /* Bytes of log copied per second, averaged since the start. */
 double eng_redo_tail_rate(struct eng_redo_tail *t);
 
-/* Waits (at most timeout_ms) until the log is copied through target_lsn, then
+/* Waits (at most timeout_ms) until the log is copied through target_lsn (which
+ * must be durable: it is passed to eng_redo_tail_set_durable()), then
  * stops the thread, stores the last frame and commits the redo objects. On
  * success the frames, objects and the LSN the copy ends at are handed over
  * (the caller owns them). Frees t in every case; on failure nothing is left in

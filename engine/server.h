@@ -99,6 +99,9 @@ int eng_server_backup_stage(struct eng_server *s, enum eng_backup_stage stage, s
 int eng_server_lsn(struct eng_server *s, uint64_t *current_lsn, uint64_t *checkpoint_lsn,
                    struct ibs_err *err);
 
+/* Innodb_lsn_flushed: the server's log is written and synced up to here. */
+int eng_server_lsn_flushed(struct eng_server *s, uint64_t *flushed_lsn, struct ibs_err *err);
+
 struct eng_binlog_pos {
     bool enabled;   /* false: binary logging is off, the rest is empty */
     char file[512]; /* "mysql-bin.000001" */

@@ -97,6 +97,29 @@ int eng_server_lsn(struct eng_server *s, uint64_t *current_lsn, uint64_t *checkp
     return rc;
 }
 
+int eng_server_lsn_flushed(struct eng_server *s, uint64_t *flushed_lsn, struct ibs_err *err)
+{
+    static const char sql[] = "SHOW GLOBAL STATUS LIKE 'Innodb_lsn_flushed'";
+    MYSQL *mysql = eng_server_handle(s);
+    MYSQL_RES *res;
+    MYSQL_ROW row;
+    int rc;
+
+    if (mysql_real_query(mysql, sql, sizeof(sql) - 1) != 0)
+        return eng_server_sql_error(s, "reading Innodb_lsn_flushed", err);
+    res = mysql_store_result(mysql);
+    if (!res)
+        return eng_server_sql_error(s, "reading Innodb_lsn_flushed", err);
+    row = mysql_fetch_row(res);
+    if (row && row[0] && row[1])
+        rc = parse_lsn(row[0], row[1], flushed_lsn, err);
+    else
+        rc = ibs_err_set(err, IBS_E_SERVER,
+                         "the server reports no Innodb_lsn_flushed: is InnoDB enabled?");
+    mysql_free_result(res);
+    return rc;
+}
+
 int eng_server_binlog_pos(struct eng_server *s, struct eng_binlog_pos *pos, struct ibs_err *err)
 {
     MYSQL *mysql = eng_server_handle(s);
