@@ -277,6 +277,43 @@ out:
     return rc;
 }
 
+/* ---- file sizes ---- */
+
+/* A tablespace that grew during the backup was copied at its old size, and the
+ * extension may hold no page the log wrote: recovery extends every file to the
+ * last FSP_SIZE the log wrote to page 0 (fil_system_t::extend_to_recv_size(),
+ * §3.4), or the server would find the file shorter than its FSP header says. */
+static int extend_files(struct preparer *p, struct ibs_err *err)
+{
+    size_t n = 0;
+    const struct redo_space_info *info = redo_recv_spaces(p->recv, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!info[i].has_size)
+            continue;
+        struct prep_file *last = NULL;
+        for (size_t j = 0; j < p->spaces.count; j++) {
+            struct prep_file *f = &p->spaces.files[j];
+            if (f->space_known && f->space_id == info[i].space_id && f->fd >= 0 &&
+                (!last || f->first_page > last->first_page))
+                last = f;
+        }
+        if (!last || info[i].size <= last->first_page)
+            continue;
+        off_t want = (off_t)(info[i].size - last->first_page) * last->page_size;
+        struct stat st;
+        if (fstat(last->fd, &st) != 0)
+            return ibs_err_sys(err, IBS_E_IO, errno, "stat %s", last->path);
+        if (st.st_size >= want)
+            continue;
+        IBS_DEBUG("prepare", "%s: extended from %lld to %lld bytes (FSP_SIZE %u in the log)",
+                  last->name, (long long)st.st_size, (long long)want, info[i].size);
+        if (ftruncate(last->fd, want) != 0)
+            return ibs_err_sys(err, errno == ENOSPC ? IBS_E_NOSPACE : IBS_E_IO, errno,
+                               "extend %s to %lld bytes", last->path, (long long)want);
+    }
+    return 0;
+}
+
 /* ---- file operations the log recorded ---- */
 
 static int apply_file_events(struct preparer *p, struct ibs_err *err)
@@ -390,7 +427,7 @@ apply:
     if ((rc = prep_spaces_scan(opts->target, p.page_size, &p.spaces, err)) != 0)
         goto out;
     if ((rc = parse_log(&p, opts->intermediate ? NULL : &cp, err)) != 0 ||
-        (rc = apply_file_events(&p, err)) != 0 || (rc = sync_files(&p, err)) != 0)
+        (rc = extend_files(&p, err)) != 0 || (rc = apply_file_events(&p, err)) != 0 || (rc = sync_files(&p, err)) != 0)
         goto out;
     if (opts->intermediate)
         goto out;
