@@ -8,3 +8,7 @@ if(COMMAND ibs_integration_test)
     ibs_integration_test(NAME ops_expire_lock COMMAND ops_expire_lock.sh SERVICES mariadb
                          LABELS ops TIMEOUT 300)
 endif()
+if(COMMAND ibs_integration_test)
+    ibs_integration_test(NAME ops_s3 COMMAND ops_s3.sh SERVICES s3 mariadb
+                         LABELS ops s3 TIMEOUT 300)
+endif()
