@@ -46,6 +46,7 @@ static void *monitor_main(void *arg)
 {
     struct eng_monitor *m = arg;
     double start = now_s(), last_log = start;
+    uint64_t first_lsn = 0;
     bool slowed = false;
     while (!atomic_load(&m->stop)) {
         uint64_t current = 0, checkpoint = 0;
@@ -57,17 +58,21 @@ static void *monitor_main(void *arg)
             uint64_t copied = eng_redo_tail_lsn(m->tail);
             uint64_t behind = current > copied ? current - copied : 0;
             atomic_store(&m->server_lsn, current);
+            if (!first_lsn)
+                first_lsn = current;
             if (behind > m->capacity) {
                 double rate = eng_redo_tail_rate(m->tail);
                 double elapsed = now_s() - start;
+                double write_rate = elapsed > 0 ? (double)(current - first_lsn) / elapsed : 0;
                 pthread_mutex_lock(&m->lock);
                 ibs_err_set(&m->failure, IBS_E_REDO,
                             "the server overwrote redo log that was not copied yet (log "
-                            "capacity %.1f MB; server at LSN %llu, copy at %llu; copy rate "
-                            "%.1f MB/s over %.0f s): set a larger innodb_log_file_size, or "
-                            "lower --parallel or --throttle",
+                            "capacity %.1f MB; server at LSN %llu writing %.1f MB/s, copy at "
+                            "%llu copying %.1f MB/s, after %.0f s): set a larger "
+                            "innodb_log_file_size, or lower --parallel or set a lower "
+                            "--throttle so the page copy leaves the redo copy more I/O",
                             (double)m->capacity / 1e6, (unsigned long long)current,
-                            (unsigned long long)copied, rate / 1e6, elapsed);
+                            write_rate / 1e6, (unsigned long long)copied, rate / 1e6, elapsed);
                 pthread_mutex_unlock(&m->lock);
                 atomic_store(m->cancel, true);
                 break;
