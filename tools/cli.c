@@ -17,6 +17,7 @@ const struct cli_cmd *const cli_commands[] = {
     &cmd_verify,
     &cmd_expire,
     &cmd_cleanup,
+    &cmd_doc,
     &cmd_help,
     &cmd_version,
     NULL,

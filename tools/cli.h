@@ -37,6 +37,7 @@ extern const struct cli_cmd cmd_info;
 extern const struct cli_cmd cmd_verify;
 extern const struct cli_cmd cmd_expire;
 extern const struct cli_cmd cmd_cleanup;
+extern const struct cli_cmd cmd_doc;
 extern const struct cli_cmd cmd_help;
 extern const struct cli_cmd cmd_version;
 

@@ -12,3 +12,6 @@ if(COMMAND ibs_integration_test)
     ibs_integration_test(NAME ops_s3 COMMAND ops_s3.sh SERVICES s3 mariadb
                          LABELS ops s3 TIMEOUT 300)
 endif()
+if(COMMAND ibs_integration_test)
+    ibs_integration_test(NAME ops_docs COMMAND ops_docs.sh LABELS ops TIMEOUT 300)
+endif()
