@@ -20,6 +20,7 @@
 #include "engine/frame.h"
 #include "engine/manifest.h"
 #include "engine/prepare.h"
+#include "engine/restore_delta.h"
 #include "io/codec.h"
 #include "io/ring.h"
 #include "redo/log.h"
@@ -724,6 +725,36 @@ static int load_chain(struct restorer *r, const char *id, struct ibs_err *err)
     return rc;
 }
 
+/* The delta layout: the full restored raw into <target>/base, then the delta
+ * directory of every later member (restore_delta.c). */
+static int restore_as_deltas(struct restorer *r, struct ibs_err *err)
+{
+    struct eng_restore_opts full = *r->opts;
+    struct eng_restore_result fres;
+    char base[PATH_MAX];
+    int rc = prepare_target(r->opts, err);
+    if (rc)
+        return rc;
+    snprintf(base, sizeof(base), "%s/%s", r->opts->target, ENG_RESTORE_DELTA_BASE);
+    full.target = base;
+    full.backup = r->chain[0].id;
+    full.delta_layout = false;
+    full.force = false;
+    if ((rc = eng_restore_raw(&full, &fres, err)) != 0)
+        return rc;
+    r->res->files += fres.files;
+    r->res->frames += fres.frames;
+    r->res->bytes_written += fres.bytes_written;
+    const struct eng_manifest **members = calloc(r->chain_len, sizeof(*members));
+    if (!members)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    for (size_t k = 0; k < r->chain_len; k++)
+        members[k] = member(r, k);
+    rc = eng_restore_deltas(r->opts, members, r->chain_len, r->res, err);
+    free(members);
+    return rc;
+}
+
 int eng_restore_raw(const struct eng_restore_opts *opts, struct eng_restore_result *res,
                     struct ibs_err *err)
 {
@@ -751,6 +782,11 @@ int eng_restore_raw(const struct eng_restore_opts *opts, struct eng_restore_resu
     if (rc)
         goto out;
     res->chain_length = (unsigned)r.chain_len;
+    if (opts->delta_layout && r.chain_len > 1) {
+        if ((rc = restore_as_deltas(&r, err)) != 0)
+            goto out;
+        goto done;
+    }
     if ((rc = prepare_target(opts, err)) != 0 || (rc = check_space(&r, err)) != 0)
         goto out;
     r.fetched = malloc(r.batch_cap);
@@ -769,6 +805,7 @@ int eng_restore_raw(const struct eng_restore_opts *opts, struct eng_restore_resu
         (rc = restore_log(&r, &r.m, err)) != 0 ||
         (rc = write_metadata(&r, err)) != 0)
         goto out;
+done:
     res->checkpoint_lsn = r.m.checkpoint_lsn;
     res->end_lsn = r.m.end_lsn;
     res->binlog_enabled = r.m.binlog_enabled;

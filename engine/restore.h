@@ -20,6 +20,10 @@ struct eng_restore_opts {
     const char *backup;  /* id, "latest" or NULL */
     const char *target;  /* data directory to create or fill */
     bool force;          /* allow a non-empty target: its contents are replaced */
+    /* An incremental is written as the full's raw layout plus one delta
+     * directory per later member, for mariabackup (restore_delta.h); no log
+     * is applied. A full backup is written as without it. */
+    bool delta_layout;
     uint64_t batch_bytes; /* frames fetched at once (memory bound); 0 = 64 MiB */
     atomic_bool *cancel;
 };

@@ -1,11 +1,14 @@
 /* ibstream restore and ibstream prepare. */
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "engine/prepare.h"
 #include "engine/restore.h"
+#include "engine/restore_delta.h"
 #include "tools/cli.h"
 #include "tools/repo_open.h"
 #include "tools/signals.h"
@@ -40,6 +43,33 @@ static int prepare_dir(struct opts *o, const char *target, struct ibs_err *err)
     return 0;
 }
 
+static int delta_dir_filter(const struct dirent *e)
+{
+    return e->d_name[0] != '.';
+}
+
+/* The mariabackup commands that prepare a delta layout: the base, then each
+ * member in chain order. 10.5 and newer roll nothing back on --prepare (the
+ * server does that when it starts), so --apply-log-only is gone: 10.11's
+ * mariabackup refuses it as an unknown option. */
+static void print_delta_commands(const char *target)
+{
+    char dir[4096];
+    struct dirent **list = NULL;
+    snprintf(dir, sizeof(dir), "%s/%s", target, ENG_RESTORE_DELTA_DIR);
+    int n = scandir(dir, &list, delta_dir_filter, alphasort);
+    printf("delta layout for mariabackup: the full in %s/%s, %d incremental director%s in %s; "
+           "prepare it with:\n",
+           target, ENG_RESTORE_DELTA_BASE, n < 0 ? 0 : n, n == 1 ? "y" : "ies", dir);
+    printf("  mariabackup --prepare --target-dir %s/%s\n", target, ENG_RESTORE_DELTA_BASE);
+    for (int i = 0; i < n; i++) {
+        printf("  mariabackup --prepare --target-dir %s/%s --incremental-dir %s/%s\n", target,
+               ENG_RESTORE_DELTA_BASE, dir, list[i]->d_name);
+        free(list[i]);
+    }
+    free(list);
+}
+
 static int need_target(struct opts *o, const char **target, struct ibs_err *err)
 {
     *target = opts_str(o, OPT_TARGET);
@@ -66,6 +96,7 @@ static int run_restore(struct opts *o, int argc, char **argv, int first_arg, str
     cli_install_signals();
     r.backup = opts_str(o, OPT_BACKUP);
     r.force = opts_bool(o, OPT_FORCE);
+    r.delta_layout = opts_bool(o, OPT_NO_PREPARE);
     r.cancel = &cli_interrupted;
     rc = eng_restore_raw(&r, &res, err);
     store_close(r.store);
@@ -75,7 +106,13 @@ static int run_restore(struct opts *o, int argc, char **argv, int first_arg, str
     printf("restored backup %s into %s: %u files, %.1f MB in %.1f s (%.1f MB/s)\n", res.id,
            r.target, res.files, (double)res.bytes_written / 1e6, secs,
            secs > 0 ? (double)res.bytes_written / 1e6 / secs : 0.0);
-    if (!opts_bool(o, OPT_NO_PREPARE)) {
+    if (res.chain_length > 1)
+        printf("chain of %u backups: %" PRIu64 " frames fetched, %" PRIu64
+               " not fetched (superseded by a newer member)\n",
+               res.chain_length, res.frames, res.frames_skipped);
+    if (opts_bool(o, OPT_NO_PREPARE) && res.chain_length > 1) {
+        print_delta_commands(r.target);
+    } else if (!opts_bool(o, OPT_NO_PREPARE)) {
         if ((rc = prepare_dir(o, r.target, err)) != 0)
             return rc;
     } else {
@@ -115,7 +152,9 @@ const struct cli_cmd cmd_restore = {
         "XXH3 before use, writes the data files (free pages stay holes) and the copied\n"
         "redo log, then prepares the directory (applies the log) so the server starts\n"
         "on it without crash recovery. --no-prepare leaves the raw layout that\n"
-        "mariabackup --prepare accepts.",
+        "mariabackup --prepare accepts; for an incremental, the full's raw layout in\n"
+        "DIR/base and one directory per later member in DIR/incremental/NNN-ID\n"
+        "(.delta/.meta files, its own log), with the mariabackup commands printed.",
     .options = restore_options,
     .run = run_restore,
 };
