@@ -1,2 +1,3 @@
 # Incremental backups: chains restored and compared with the source.
 ibs_integration_test(NAME incremental_chain COMMAND incremental_chain.sh LABELS incremental TIMEOUT 600)
+ibs_integration_test(NAME incremental_oracle COMMAND incremental_oracle.sh LABELS incremental TIMEOUT 300)
