@@ -286,7 +286,70 @@ static void test_http_complete_error_in_200(void **state)
     assert_non_null(strstr(srv.requests[4], "DELETE /bkt/pre/big?uploadId=UP1 HTTP/1.1"));
 }
 
+static const char access_denied[] =
+    "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+
+/* AccessDenied names the IAM action to grant, per kind of request. */
+static void test_http_access_denied_names_action(void **state)
+{
+    (void)state;
+    struct script_server srv = {.n_answers = 5};
+    for (size_t i = 0; i < srv.n_answers; i++)
+        srv.answers[i] = (struct answer){403, NULL, access_denied};
+    server_start(&srv);
+    struct s3_store *store = open_on(&srv, 0, 0);
+    struct ibs_err err;
+    void *data = NULL;
+    size_t len = 0;
+
+    assert_int_equal(store_s3_driver.put(store, "k", "abc", 3, &err), IBS_E_STORAGE);
+    assert_non_null(strstr(err.msg, "lack permission for PUT on s3://bkt/pre/k (s3:PutObject)"));
+    assert_int_equal(store_s3_driver.get(store, "k", &data, &len, &err), IBS_E_STORAGE);
+    assert_non_null(strstr(err.msg, "(s3:GetObject)"));
+    assert_int_equal(store_s3_driver.delete_one(store, "k", &err), IBS_E_STORAGE);
+    assert_non_null(strstr(err.msg, "(s3:DeleteObject)"));
+    assert_int_equal(store_s3_driver.abort_upload(store, "k", "UP1", &err), IBS_E_STORAGE);
+    assert_non_null(strstr(err.msg, "(s3:AbortMultipartUpload)"));
+    assert_int_equal(store_s3_driver.list(store, "", NULL, NULL, &err), IBS_E_STORAGE);
+    assert_non_null(strstr(err.msg, "(s3:ListBucket)"));
+    store_s3_driver.close(store);
+    server_stop(&srv);
+    assert_int_equal(srv.served, 5);
+}
+
+/* A large body with Content-MD5 goes as UNSIGNED-PAYLOAD even over http
+ * (content-md5 is signed); a small one carries its SHA-256. */
+static void test_http_unsigned_payload_with_md5(void **state)
+{
+    (void)state;
+    struct script_server srv = {.answers = {{200, "ETag: \"e1\"\r\n", NULL},
+                                            {200, "ETag: \"e2\"\r\n", NULL}},
+                                .n_answers = 2};
+    size_t big_len = 1u << 20;
+    char *big = calloc(1, big_len);
+    assert_non_null(big);
+    server_start(&srv);
+    struct s3_store *store = open_on(&srv, 0, 0);
+    struct ibs_err err;
+    if (store_s3_driver.put(store, "big", big, big_len, &err) != 0)
+        fail_msg("put big: %s", err.msg);
+    if (store_s3_driver.put(store, "small", "abc", 3, &err) != 0)
+        fail_msg("put small: %s", err.msg);
+    store_s3_driver.close(store);
+    server_stop(&srv);
+    free(big);
+    assert_non_null(strcasestr(srv.requests[0], "x-amz-content-sha256: UNSIGNED-PAYLOAD"));
+    assert_non_null(strcasestr(srv.requests[0], "content-md5: "));
+    assert_non_null(strstr(srv.requests[0], "content-md5;"));
+    /* SHA-256 of "abc". */
+    assert_non_null(strcasestr(srv.requests[1], "x-amz-content-sha256: "
+                                                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9c"
+                                                "b410ff61f20015ad"));
+}
+
 const struct CMUnitTest s3_http_tests[] = {
+    cmocka_unit_test(test_http_access_denied_names_action),
+    cmocka_unit_test(test_http_unsigned_payload_with_md5),
     cmocka_unit_test(test_http_retry_then_success),
     cmocka_unit_test(test_http_retries_exhausted),
     cmocka_unit_test(test_http_not_retryable),
