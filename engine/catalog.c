@@ -62,13 +62,15 @@ int eng_catalog_load(struct store *store, struct eng_catalog *cat, struct ibs_er
     memset(cat, 0, sizeof(*cat));
     int rc = store_list(store, ENG_BACKUPS_DIR "/", on_entry, &s, err);
     if (!rc) {
-        qsort(s.complete, s.complete_count, sizeof(char *), cmp_str);
+        if (s.complete_count) /* qsort and bsearch take no NULL array, even empty */
+            qsort(s.complete, s.complete_count, sizeof(char *), cmp_str);
         cat->ids = s.complete;
         cat->count = s.complete_count;
         s.complete = NULL;
         /* Directories without a manifest are incomplete attempts. */
         for (size_t i = 0; i < s.dir_count; i++) {
-            bool done = bsearch(&s.dirs[i], cat->ids, cat->count, sizeof(char *), cmp_str);
+            bool done = cat->count &&
+                        bsearch(&s.dirs[i], cat->ids, cat->count, sizeof(char *), cmp_str);
             if (done) {
                 free(s.dirs[i]);
                 continue;
