@@ -1,0 +1,4 @@
+# Fault campaign (docs/reliability.md): backups killed with SIGKILL, S3
+# answering with faults, a restore target that runs out of space. Bounded:
+# a few minutes together on 2 cores.
+ibs_integration_test(NAME fault_kill COMMAND fault_kill.sh LABELS fault backup TIMEOUT 600)
