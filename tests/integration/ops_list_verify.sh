@@ -13,7 +13,12 @@ T=$IBS_TEST_TMPDIR
 REPO=$T/repo
 ops_make_data 3000
 
-ops_backup "$REPO"
+ops_backup "$REPO" --metrics-file "$T/backup.prom"
+ibs_log "the backup wrote its metrics"
+ops_assert_grep '^ibstream_last_exit_code\{command="backup"\} 0$' "$T/backup.prom" "backup exit code"
+ops_assert_grep '^ibstream_last_bytes_read\{command="backup"\} [1-9][0-9]*$' "$T/backup.prom" "bytes read"
+ops_assert_grep '^ibstream_last_bytes_stored\{command="backup"\} [1-9][0-9]*$' "$T/backup.prom" "bytes stored"
+ops_assert_grep '^ibstream_last_compression_ratio\{command="backup"\} [0-9]+\.[0-9]{3}$' "$T/backup.prom" "ratio"
 sleep 1.1 # backup ids have one-second resolution
 ibs_sql "INSERT INTO shop.orders SELECT seq, 'later' FROM shop.seq_3001_to_3100"
 ops_backup "$REPO"
@@ -65,6 +70,7 @@ ops_expect_rc 11 "$IBSTREAM" info --repo "$REPO" --backup 19990101-000000F
 
 ibs_log "verify: clean backups"
 ops_expect_rc 0 "$IBSTREAM" verify --repo "$REPO" --all
+ops_assert_grep "^backup $FIRST: ok \([0-9]+ files, [0-9]+ frames, [1-9][0-9]* pages" "$OPS_OUT" "pages checked"
 ops_assert_grep "^backup $FIRST: ok" "$OPS_OUT" "first verified"
 ops_assert_grep "^backup $SECOND: ok" "$OPS_OUT" "second verified"
 ops_expect_rc 11 "$IBSTREAM" verify --repo "$REPO" --backup 19990101-000000F
