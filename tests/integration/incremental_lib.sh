@@ -75,3 +75,21 @@ inc_check_tables() {
         [[ -z "$out" ]] || ibs_die "CHECK TABLE inc.$t on $1: $out"
     done
 }
+
+# inc_replay_binlog NAME POSITION_LINE: replays the source's binlog into
+# instance NAME from the position restore printed ("binlog position:
+# FILE:POS, gtid ..."), through the newest binlog file.
+inc_replay_binlog() {
+    local name=$1 line=$2 file pos files=() f sock
+    file=$(sed -n 's/^binlog position: \([^:]*\):\([0-9]*\).*/\1/p' <<<"$line")
+    pos=$(sed -n 's/^binlog position: \([^:]*\):\([0-9]*\).*/\2/p' <<<"$line")
+    [[ -n "$file" && -n "$pos" ]] || ibs_die "no binlog position in '$line'"
+    while read -r f; do
+        f=$(basename "$f")
+        [[ "$f" < "$file" ]] || files+=("$IBS_TEST_DATADIR/$f")
+    done <"$IBS_TEST_DATADIR/mysql-bin.index"
+    sock=$(ibs__instance_var "$name" MYSQL_SOCKET)
+    mariadb-binlog --no-defaults --start-position="$pos" "${files[@]}" |
+        mariadb --no-defaults --user=root --socket="$sock" ||
+        ibs_die "replaying the binlog from $file:$pos into $name failed"
+}
