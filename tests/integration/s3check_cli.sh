@@ -45,6 +45,17 @@ expect '^check passed with 2 warnings: a backup can run$' "$out"
 left=$(ibs_aws s3 ls --recursive "s3://$IBS_TEST_S3_BUCKET/check/" || true)
 [[ -z "$left" ]] || ibs_die "the check left objects behind: $left"
 
+echo "clock skew (faketime shifts this process's clock, not the emulator's)"
+command -v faketime >/dev/null || ibs_die "faketime is not installed: run scripts/install-deps"
+faketime -f '+30s' "$IBSTREAM" check --repo "$repo" "${s3[@]}" >"$out" 2>"$err" ||
+    { cat "$out" "$err" >&2; ibs_die "a clock 30 s ahead failed the check"; }
+expect '^  warn  clock       (29|30|31) s ahead of the endpoint.s: requests fail at 15 minutes' "$out"
+expect '^check passed with 3 warnings: a backup can run$' "$out"
+rc=0
+faketime -f '-20m' "$IBSTREAM" check --repo "$repo" "${s3[@]}" >"$out" 2>"$err" || rc=$?
+[[ $rc == 5 ]] || { cat "$out" "$err" >&2; ibs_die "a clock 20 minutes behind exited $rc, expected 5"; }
+expect '^  FAIL  clock       this host.s clock is 1[12][0-9][0-9] s behind the endpoint.s: S3 refuses requests signed more than 15 minutes off \(RequestTimeTooSkewed\): synchronise the clock' "$out"
+
 echo "wrong secret key"
 AWS_SECRET_ACCESS_KEY="wrong-secret-$$" check_run 5 --repo "$repo" "${s3[@]}"
 expect '^  FAIL  write ' "$out"
