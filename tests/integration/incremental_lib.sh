@@ -93,3 +93,21 @@ inc_replay_binlog() {
         mariadb --no-defaults --user=root --socket="$sock" ||
         ibs_die "replaying the binlog from $file:$pos into $name failed"
 }
+
+# inc_checkpoint_past LSN: make the server checkpoint beyond LSN (bounded:
+# 60 s), so the next backup's log starts after it and the pages changed
+# before it must come from the data files, not from that backup's log.
+inc_checkpoint_past() {
+    local lsn=$1 now i
+    ibs_sql "SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0.001; SET GLOBAL innodb_max_dirty_pages_pct = 0"
+    for ((i = 0; i < 300; i++)); do
+        now=$(ibs_sql "SELECT variable_value FROM information_schema.global_status
+                       WHERE variable_name = 'INNODB_LSN_LAST_CHECKPOINT'")
+        ((now > lsn)) && return 0
+        sleep 0.2
+    done
+    ibs_die "the server did not checkpoint past LSN $lsn within 60 s (last checkpoint $now)"
+}
+
+# inc_lsns FILE: "checkpoint end" LSNs from a backup's summary ("  LSN a..b").
+inc_lsns() { sed -n 's/^  LSN \([0-9]*\)\.\.\([0-9]*\).*/\1 \2/p' "$1"; }

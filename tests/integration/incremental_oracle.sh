@@ -23,13 +23,22 @@ inc_load_start load 120
 sleep 1
 inc_backup >"$T/full.out"
 full=$(inc_last_id)
+# Each incremental's log starts after its base's end: the pages changed in
+# between exist only in the member's .delta, which mariabackup must apply.
+read -r _ end <<<"$(inc_lsns "$T/full.out")"
+inc_checkpoint_past "$end"
 inc_backup --incremental --throttle 20 >"$T/inc1.out"
 inc1=$(inc_last_id)
 ibs_sql "CREATE TABLE inc.made (id INT PRIMARY KEY, v TEXT) ENGINE=InnoDB;
          INSERT INTO inc.made SELECT seq, REPEAT('m', 300) FROM inc.seq_1_to_3000"
+read -r ck1 end1 <<<"$(inc_lsns "$T/inc1.out")"
+inc_checkpoint_past "$end1"
 inc_backup --incremental --throttle 20 >"$T/inc2.out"
 inc2=$(inc_last_id)
 inc_load_stop load
+read -r ck2 _ <<<"$(inc_lsns "$T/inc2.out")"
+((ck1 > end && ck2 > end1)) ||
+    ibs_die "an incremental's log reaches back into its base (checkpoints $ck1, $ck2; base ends $end, $end1)"
 [[ "$full" == *F && "$inc1" == *I && "$inc2" == *I && "$inc1" != "$inc2" ]] ||
     ibs_die "unexpected chain: $full $inc1 $inc2"
 
@@ -69,6 +78,10 @@ while read -r cmd; do
     $cmd >"$T/mariabackup-$n.log" 2>&1 ||
         { tail -n 30 "$T/mariabackup-$n.log" >&2; ibs_die "mariabackup step $n failed: $cmd"; }
 done <"$T/commands"
+for n in 2 3; do
+    grep -qi "applying .*inc/items.ibd.delta" "$T/mariabackup-$n.log" ||
+        ibs_die "mariabackup step $n did not apply inc/items.ibd.delta (see $T/mariabackup-$n.log)"
+done
 
 python3 "$IBS_LIB_DIR/incremental_pagecmp.py" "$T/delta/base" "$T/ours" | tee "$T/pagecmp.log" ||
     ibs_die "pages of ibstream's chain restore differ from mariabackup's incremental prepare"
