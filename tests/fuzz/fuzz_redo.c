@@ -1,6 +1,8 @@
 /* Fuzz target: a window of redo log bytes at a fixed LSN of a fixed log
- * geometry (the live fixture's: a 4 MiB ib_logfile0, first_lsn 12288, the
- * window at LSN 27503243, lap 6), walked as the redo tailer and prepare do:
+ * geometry (the live fixture's: a 4 MiB ib_logfile0, first_lsn 12288; the
+ * window at LSN 41900000, in lap 10 like the live tail's lap 6 an even one,
+ * so real mtrs keep their end byte 1, and newer than every page of the apply
+ * fixture, so their records are applied, not skipped), walked as the redo tailer and prepare do:
  * redo_mtr_scan() mtr by mtr, every record through the iterator, every mtr
  * into a redo_recv collector, then the collected pages applied to blank pages.
  *
@@ -9,10 +11,17 @@
  *            CRC-32C the records need, so mutated records get past the checksum
  *            and reach the record parser, the collector and apply
  *   bits 1-2 innodb_page_size: 16K, 4K, 8K, 64K
- *   bit 3    encrypted format (8-byte nonce; only the scanner accepts it) */
+ *   bit 3    encrypted format (8-byte nonce; only the scanner accepts it)
+ *
+ * Pages the apply fixture holds (tests/fixtures/redo/apply_pages.bin.zst: real
+ * pages of a backup, before its log was applied) start from their real bytes,
+ * so records of real mtrs reach the index and undo algorithms; others start
+ * blank. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <zstd.h>
 
 #include "fuzz_common.h"
 #include "redo/apply.h"
@@ -22,7 +31,7 @@
 
 #define FIXED_FIRST_LSN 12288u
 #define FIXED_CAPACITY (4194304u - REDO_LOG_START_OFFSET)
-#define FIXED_LSN 27503243u
+#define FIXED_LSN 41900000u
 #define MAX_MTRS 4096
 #define MAX_APPLY_PAGES 64
 
@@ -108,7 +117,53 @@ static void walk_records(const struct redo_mtr *m, const uint8_t *buf, enum redo
     FUZZ_CHECK(it.lsn == m->lsn + m->records_len);
 }
 
-/* Applies what was collected to blank pages of a full_crc32 tablespace. */
+struct fixture_page {
+    uint32_t space_id, page_no, flags, ps;
+    const uint8_t *raw;
+};
+static struct fixture_page fixture[512];
+static size_t n_fixture;
+
+/* Loads the apply fixture's pages once (missing fixture: blank pages only). */
+static void load_fixture(void)
+{
+    static bool loaded;
+    if (loaded)
+        return;
+    loaded = true;
+    FILE *f = fopen(IBS_FUZZ_FIXTURES "/apply_pages.bin.zst", "rb");
+    if (!f)
+        return;
+    static uint8_t z[1 << 20];
+    size_t zlen = fread(z, 1, sizeof(z), f);
+    fclose(f);
+    unsigned long long n = ZSTD_getFrameContentSize(z, zlen);
+    if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN)
+        return;
+    uint8_t *blob = malloc(n); /* kept for the life of the process */
+    if (!blob || ZSTD_decompress(blob, n, z, zlen) != n)
+        return;
+    for (size_t p = 0; p + 16 <= n && n_fixture < sizeof(fixture) / sizeof(fixture[0]);) {
+        struct fixture_page *fp = &fixture[n_fixture++];
+        fp->space_id = redo_mach_read_4(blob + p);
+        fp->page_no = redo_mach_read_4(blob + p + 4);
+        fp->flags = redo_mach_read_4(blob + p + 8);
+        fp->ps = redo_mach_read_4(blob + p + 12);
+        fp->raw = blob + p + 16;
+        p += 16 + 2 * (size_t)fp->ps;
+    }
+}
+
+static const struct fixture_page *fixture_page(uint32_t space_id, uint32_t page_no, uint32_t ps)
+{
+    for (size_t i = 0; i < n_fixture; i++)
+        if (fixture[i].space_id == space_id && fixture[i].page_no == page_no && fixture[i].ps == ps)
+            return &fixture[i];
+    return NULL;
+}
+
+/* Applies what was collected to the fixture's pages, or to blank pages of a
+ * full_crc32 tablespace. */
 static void apply_pages(struct redo_recv *recv, uint32_t page_size)
 {
     struct redo_recv_page *const *pages;
@@ -125,8 +180,13 @@ static void apply_pages(struct redo_recv *recv, uint32_t page_size)
     for (size_t i = 0; i < n && i < MAX_APPLY_PAGES; i++) {
         struct redo_apply_result res;
         FUZZ_CHECK(pages[i]->n_recs > 0);
-        memset(page, 0, page_size);
-        if (redo_apply_page(pages[i], page, page_size, flags, &res, &err))
+        const struct fixture_page *fp =
+            fixture_page(pages[i]->space_id, pages[i]->page_no, page_size);
+        if (fp)
+            memcpy(page, fp->raw, page_size);
+        else
+            memset(page, 0, page_size);
+        if (redo_apply_page(pages[i], page, page_size, fp ? fp->flags : flags, &res, &err))
             FUZZ_CHECK(err.code != IBS_OK && err.msg[0]);
         FUZZ_CHECK(redo_recv_page_find(recv, pages[i]->space_id, pages[i]->page_no) == pages[i]);
     }
@@ -135,6 +195,7 @@ static void apply_pages(struct redo_recv *recv, uint32_t page_size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    load_fixture();
     if (size < 1)
         return 0;
     const uint8_t mode = data[0];
