@@ -31,6 +31,7 @@ struct preparer {
     struct redo_recv *recv;
     uint32_t page_size; /* innodb_page_size */
     uint8_t *page;      /* one page buffer of up to 64 KiB */
+    bool names_only;    /* parse_log() collects file events only, applies nothing */
 };
 
 /* ---- metadata files ---- */
@@ -121,6 +122,17 @@ static bool flags_from_log(const struct redo_recv *recv, uint32_t space_id, uint
     return false;
 }
 
+/* A file whose page 0 was unreadable takes its flags, and with them its page
+ * size (ROW_FORMAT=COMPRESSED: 1K..8K), from what the log wrote to page 0. */
+static void adopt_log_flags(const struct redo_recv *recv, struct prep_file *f)
+{
+    if (!flags_from_log(recv, f->space_id, &f->flags))
+        return;
+    unsigned physical = redo_fsp_flags_physical_size(f->flags);
+    if (physical)
+        f->page_size = physical;
+}
+
 /* A tablespace created shortly before or during the backup may have reached
  * the disk as zeros (its pages were still in the buffer pool): its page 0 says
  * nothing, but the log names it (FILE_CREATE, FILE_MODIFY) and rebuilds every
@@ -138,10 +150,64 @@ static void resolve_spaces_by_name(struct preparer *p)
         if (f && !f->space_known) {
             f->space_id = ev[i].space_id;
             f->space_known = true;
-            flags_from_log(p->recv, f->space_id, &f->flags);
+            adopt_log_flags(p->recv, f);
             IBS_DEBUG("prepare", "%s: space %u named by the log", f->name, f->space_id);
         }
     }
+}
+
+static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ibs_err *err);
+
+/* Which space a file with an unreadable page 0 holds is decided by the last
+ * event that gave its name (FILE_CREATE, FILE_MODIFY, FILE_RENAME to it): the
+ * backup copied files under their final names. A name can pass through
+ * several spaces during the backup (TRUNCATE renames the old table away and
+ * creates a new one under the name; so does ALTER ... FORCE), so the whole
+ * log is read for file events before any page is applied, as recovery does
+ * (recv_scan_log() without storing, then with). */
+static int resolve_spaces_final(struct preparer *p, struct ibs_err *err)
+{
+    bool unknown = false;
+    for (size_t i = 0; i < p->spaces.count; i++)
+        unknown |= !p->spaces.files[i].space_known;
+    if (!unknown)
+        return 0;
+    struct redo_recv *pages_recv = p->recv;
+    struct eng_prepare_result res_kept = *p->res;
+    int rc = 0;
+    p->recv = redo_recv_new(p->page_size, err);
+    if (!p->recv) {
+        p->recv = pages_recv;
+        return err->code;
+    }
+    p->names_only = true;
+    rc = parse_log(p, NULL, err);
+    p->names_only = false;
+    *p->res = res_kept;
+    if (!rc) {
+        size_t n = 0;
+        const struct redo_file_event *ev = redo_recv_file_events(p->recv, &n);
+        for (size_t i = 0; i < p->spaces.count; i++) {
+            struct prep_file *f = &p->spaces.files[i];
+            const struct redo_file_event *last = NULL;
+            for (size_t j = 0; !f->space_known && j < n; j++) {
+                const char *name = ev[j].op == REDO_FILE_OP_RENAME ? ev[j].new_name : ev[j].name;
+                if (name && (ev[j].op == REDO_FILE_OP_CREATE || ev[j].op == REDO_FILE_OP_MODIFY ||
+                             ev[j].op == REDO_FILE_OP_RENAME) &&
+                    prep_spaces_find_name(&p->spaces, name) == f)
+                    last = &ev[j];
+            }
+            if (last) {
+                f->space_id = last->space_id;
+                f->space_known = true;
+                adopt_log_flags(p->recv, f);
+                IBS_DEBUG("prepare", "%s: space %u named last by the log", f->name, f->space_id);
+            }
+        }
+    }
+    redo_recv_free(p->recv);
+    p->recv = pages_recv;
+    return rc;
 }
 
 static int apply_batch(struct preparer *p, struct ibs_err *err)
@@ -255,9 +321,14 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
             }
             if ((rc = redo_recv_add_mtr(p->recv, window + pos, &m, hdr.format, err)) != 0)
                 goto out;
-            p->res->mtrs++;
             pos += m.len;
             lsn += m.len;
+            if (p->names_only) {
+                if (redo_recv_mem_used(p->recv) > use_memory / 2)
+                    redo_recv_clear_pages(p->recv);
+                continue;
+            }
+            p->res->mtrs++;
             if (redo_recv_mem_used(p->recv) > use_memory / 2 && (rc = apply_batch(p, err)) != 0)
                 goto out;
         }
@@ -268,6 +339,8 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
                          cp->last_lsn);
         goto out;
     }
+    if (p->names_only)
+        goto out;
     rc = apply_batch(p, err);
     p->res->end_lsn = lsn;
     p->res->log_bytes = lsn - ckpt.checkpoint_lsn;
@@ -426,7 +499,8 @@ apply:
     }
     if ((rc = prep_spaces_scan(opts->target, p.page_size, &p.spaces, err)) != 0)
         goto out;
-    if ((rc = parse_log(&p, opts->intermediate ? NULL : &cp, err)) != 0 ||
+    if ((rc = resolve_spaces_final(&p, err)) != 0 ||
+        (rc = parse_log(&p, opts->intermediate ? NULL : &cp, err)) != 0 ||
         (rc = extend_files(&p, err)) != 0 || (rc = apply_file_events(&p, err)) != 0 || (rc = sync_files(&p, err)) != 0)
         goto out;
     if (opts->intermediate)
