@@ -14,9 +14,4 @@ if(COMMAND ibs_integration_test)
     ibs_integration_test(NAME s3_store COMMAND s3_store SERVICES s3 LABELS s3 TIMEOUT 900)
     ibs_integration_test(NAME s3_interop COMMAND s3_interop.sh $<TARGET_FILE:s3_cp>
                          SERVICES s3 LABELS s3 TIMEOUT 600)
-    # The emulator's ListObjectsV2 makes continuation tokens with DES, which
-    # node's OpenSSL 3 only offers through the legacy provider: without it any
-    # listing of more than 1,000 keys answers 500.
-    set_property(TEST s3_store s3_interop APPEND PROPERTY ENVIRONMENT
-                 "NODE_OPTIONS=--openssl-legacy-provider")
 endif()
