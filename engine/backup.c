@@ -13,6 +13,7 @@
 #include "engine/backup_monitor.h"
 #include "engine/catalog.h"
 #include "engine/copier.h"
+#include "engine/crypt.h"
 #include "engine/discover.h"
 #include "engine/lock.h"
 #include "engine/ops.h"
@@ -38,6 +39,8 @@ struct backup {
     struct eng_manifest base; /* the parent of an incremental */
     bool have_base;
     unsigned chain_length;
+    bool encrypted;
+    struct eng_crypt_key data_key; /* this backup's, when the repository is encrypted */
 };
 
 void eng_backup_make_id(char *buf, size_t size, time_t when, bool incremental)
@@ -173,6 +176,7 @@ static int copy_new_files(struct backup *b, const struct eng_file_list *list, bo
         .cancel = opts->cancel,
         .page_retries = 10,
         .incremental_lsn = b->have_base ? b->base.end_lsn : 0,
+        .key = b->encrypted ? &b->data_key : NULL,
     };
     rc = eng_copy_files(&copy, jobs, n, &b->stats, err);
     free(jobs);
@@ -207,9 +211,10 @@ static int ensure_repository(struct store *store, struct ibs_err *err)
     int rc = store_head(store, ENG_REPO_MARKER, &st, err);
     if (rc != IBS_E_NOTFOUND)
         return rc;
-    char text[128];
-    int len = snprintf(text, sizeof(text), "{\"format\":%d,\"created\":%lld}\n",
-                       ENG_REPO_FORMAT, (long long)time(NULL));
+    char text[512], crypt[384];
+    eng_crypt_marker_fields(crypt, sizeof(crypt));
+    int len = snprintf(text, sizeof(text), "{\"format\":%d,\"created\":%lld%s}\n",
+                       ENG_REPO_FORMAT, (long long)time(NULL), crypt);
     return store_put(store, ENG_REPO_MARKER, text, (size_t)len, err);
 }
 
@@ -338,6 +343,7 @@ static int start_redo(struct backup *b, struct ibs_err *err)
         .compress_level = b->opts->compress_level,
         .page_size = b->info.page_size,
         .cancel = b->opts->cancel,
+        .key = b->encrypted ? &b->data_key : NULL,
     };
     struct eng_redo_tail_info tinfo;
     int rc = eng_redo_tail_start(&topts, &b->tail, &tinfo, err);
@@ -446,6 +452,8 @@ static int commit_manifest(struct backup *b, struct ibs_err *err)
     size_t len = 0;
     char key[160];
     rc = eng_manifest_to_json(&b->m, &json, &len, err);
+    if (!rc && (rc = eng_crypt_manifest_seal(b->m.id, &json, &len, err)) != 0)
+        free(json);
     if (rc)
         return rc;
     snprintf(key, sizeof(key), "%s/%s", b->prefix, ENG_MANIFEST_NAME);
@@ -485,6 +493,9 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
         goto out;
     b->m.id = strdup(res->id);
     snprintf(b->prefix, sizeof(b->prefix), "%s/%s", ENG_BACKUPS_DIR, res->id);
+    b->encrypted = eng_crypt_repo_active();
+    if (b->encrypted && (rc = eng_crypt_data_key(res->id, &b->data_key, err)) != 0)
+        goto out;
     char data_prefix[160];
     snprintf(data_prefix, sizeof(data_prefix), "%s/data", b->prefix);
     if ((rc = eng_pack_writer_new(opts->store, data_prefix, 0, &b->packs, err)) != 0)
@@ -614,6 +625,7 @@ int eng_backup_run(const struct eng_backup_opts *opts, struct eng_backup_result 
     eng_server_close(b.watch);
     eng_server_close(b.session);
     eng_manifest_free(&b.m);
+    eng_crypt_key_clear(&b.data_key);
     eng_manifest_free(&b.base);
     if (!rc)
         eng_ops_note_bytes(result->bytes_read, result->bytes_stored);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/crypt.h"
 #include "engine/repo.h"
 
 struct scan {
@@ -137,7 +138,9 @@ int eng_manifest_load(struct store *store, const char *id, struct eng_manifest *
     int rc = store_get(store, key, &data, &len, err);
     if (rc)
         return ibs_err_wrap(err, "backup %s", id);
-    rc = eng_manifest_parse(data, len, m, err);
+    rc = eng_crypt_manifest_open(id, &data, &len, err);
+    if (!rc)
+        rc = eng_manifest_parse(data, len, m, err);
     free(data);
     if (rc)
         return ibs_err_wrap(err, "backup %s: %s", id, key);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "engine/crypt.h"
 #include "engine/frame.h"
 #include "io/codec.h"
 #include "io/ring.h"
@@ -129,7 +130,8 @@ static int emit_frame(struct worker *w, const struct file_plan *fp, enum eng_fra
                                  .page_size = fp->page_size};
     size_t frame_len;
     struct eng_frame_loc loc;
-    int rc = eng_frame_encode(w->codec, &h, raw, len, w->frame, w->frame_cap, &frame_len, err);
+    int rc = eng_crypt_frame_encode(w->codec, w->run->opts->key, &h, raw, len, w->frame,
+                                    w->frame_cap, &frame_len, err);
     if (!rc)
         rc = eng_pack_append(w->run->opts->packs, w->frame, frame_len, &loc, err);
     if (rc) {

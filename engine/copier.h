@@ -16,6 +16,7 @@
 #include "engine/pack.h"
 
 struct io_throttle;
+struct eng_crypt_key;
 
 struct eng_copy_job {
     const char *path;       /* absolute path to read */
@@ -39,6 +40,7 @@ struct eng_copy_opts {
     /* Incremental: keep only pages whose FIL_PAGE_LSN is newer than this,
      * stored as page frames; 0 copies everything (a full backup). */
     uint64_t incremental_lsn;
+    const struct eng_crypt_key *key; /* encrypts the frames when not NULL (crypt.h) */
 };
 
 struct eng_copy_stats {

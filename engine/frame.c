@@ -35,6 +35,7 @@ void eng_frame_header_write(const struct eng_frame_header *h, uint8_t out[ENG_FR
     out[4] = ENG_FRAME_VERSION;
     out[5] = (uint8_t)h->kind;
     out[6] = (uint8_t)h->codec;
+    out[7] = h->flags;
     put_u32(out + 8, h->file_id);
     put_u32(out + 12, h->raw_len);
     put_u32(out + 16, h->stored_len);
@@ -64,6 +65,7 @@ int eng_frame_header_read(const uint8_t *in, size_t len, struct eng_frame_header
                            in[4], ENG_FRAME_VERSION);
     h->kind = (enum eng_frame_kind)in[5];
     h->codec = (enum eng_frame_codec)in[6];
+    h->flags = in[7];
     h->file_id = get_u32(in + 8);
     h->raw_len = get_u32(in + 12);
     h->stored_len = get_u32(in + 16);
@@ -74,10 +76,14 @@ int eng_frame_header_read(const uint8_t *in, size_t len, struct eng_frame_header
         return ibs_err_set(err, IBS_E_INTEGRITY, "unknown frame kind %u", in[5]);
     if (h->codec != ENG_CODEC_NONE && h->codec != ENG_CODEC_ZSTD)
         return ibs_err_set(err, IBS_E_INTEGRITY, "unknown frame codec %u", in[6]);
-    if (h->raw_len > ENG_FRAME_MAX_RAW || h->stored_len > io_codec_bound(ENG_FRAME_MAX_RAW))
+    if (h->flags & ~ENG_FRAME_F_AES256GCM)
+        return ibs_err_set(err, IBS_E_INTEGRITY, "unknown frame flags 0x%02x", in[7]);
+    uint32_t extra = h->flags ? ENG_FRAME_CRYPT_OVERHEAD : 0;
+    if (h->raw_len > ENG_FRAME_MAX_RAW ||
+        h->stored_len > io_codec_bound(ENG_FRAME_MAX_RAW) + extra || h->stored_len < extra)
         return ibs_err_set(err, IBS_E_INTEGRITY, "frame lengths out of range (raw %u, stored %u)",
                            h->raw_len, h->stored_len);
-    if (h->codec == ENG_CODEC_NONE && h->stored_len != h->raw_len)
+    if (h->codec == ENG_CODEC_NONE && h->stored_len - extra != h->raw_len)
         return ibs_err_set(err, IBS_E_INTEGRITY,
                            "uncompressed frame with stored length %u != raw length %u",
                            h->stored_len, h->raw_len);
@@ -86,7 +92,7 @@ int eng_frame_header_read(const uint8_t *in, size_t len, struct eng_frame_header
 
 size_t eng_frame_bound(size_t raw_len)
 {
-    return ENG_FRAME_HEADER_SIZE + io_codec_bound(raw_len);
+    return ENG_FRAME_HEADER_SIZE + io_codec_bound(raw_len) + ENG_FRAME_CRYPT_OVERHEAD;
 }
 
 int eng_frame_encode(struct io_codec *codec, struct eng_frame_header *h, const void *raw,
@@ -99,12 +105,13 @@ int eng_frame_encode(struct io_codec *codec, struct eng_frame_header *h, const v
     if (raw_len > ENG_FRAME_MAX_RAW)
         return ibs_err_set(err, IBS_E_INTERNAL, "frame of %zu bytes exceeds the %u-byte limit",
                            raw_len, ENG_FRAME_MAX_RAW);
-    if (out_cap < eng_frame_bound(raw_len))
+    if (out_cap < ENG_FRAME_HEADER_SIZE + io_codec_bound(raw_len))
         return ibs_err_set(err, IBS_E_INTERNAL, "frame buffer of %zu bytes is too small",
                            out_cap);
     h->raw_len = (uint32_t)raw_len;
     h->xxh3 = io_xxh3_64(raw, raw_len);
     h->codec = ENG_CODEC_NONE;
+    h->flags = 0;
     if (codec && raw_len > 0) {
         rc = io_codec_compress(codec, raw, raw_len, out + ENG_FRAME_HEADER_SIZE,
                                out_cap - ENG_FRAME_HEADER_SIZE, &stored, err);
@@ -132,10 +139,20 @@ int eng_frame_decode(struct io_codec *codec, const uint8_t *frame, size_t len,
     if (len - ENG_FRAME_HEADER_SIZE < h->stored_len)
         return ibs_err_set(err, IBS_E_INTEGRITY, "frame payload truncated: %zu of %u bytes",
                            len - ENG_FRAME_HEADER_SIZE, h->stored_len);
+    if (h->flags & ENG_FRAME_F_AES256GCM)
+        return ibs_err_set(err, IBS_E_USAGE,
+                           "this repository is encrypted: give --encryption-key-file");
+    return eng_frame_decode_payload(codec, h, frame + ENG_FRAME_HEADER_SIZE, raw, raw_cap, err);
+}
+
+int eng_frame_decode_payload(struct io_codec *codec, const struct eng_frame_header *h,
+                             const uint8_t *payload, void *raw, size_t raw_cap,
+                             struct ibs_err *err)
+{
+    int rc;
     if (raw_cap < h->raw_len)
         return ibs_err_set(err, IBS_E_INTERNAL, "frame of %u raw bytes exceeds the buffer",
                            h->raw_len);
-    const uint8_t *payload = frame + ENG_FRAME_HEADER_SIZE;
     if (h->codec == ENG_CODEC_ZSTD) {
         if (!codec)
             return ibs_err_set(err, IBS_E_INTERNAL, "no codec to decompress a zstd frame");

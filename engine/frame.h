@@ -8,7 +8,7 @@
  *   4  u8  format version (1)    32 u64 XXH3-64 of the raw (uncompressed) bytes
  *   5  u8  kind (enum eng_frame_kind)   40 u32 reserved, zero
  *   6  u8  codec (0 none, 1 zstd)       44 u32 CRC-32C of bytes 0..43
- *   7  u8  reserved, zero
+ *   7  u8  flags: ENG_FRAME_F_AES256GCM (engine/crypt.h), else zero
  *   8  u32 file id (index in the manifest's file list; 0 for redo)
  *  12  u32 raw length
  *  16  u32 stored length (payload bytes that follow the header)
@@ -38,9 +38,16 @@ enum eng_frame_kind {
 
 enum eng_frame_codec { ENG_CODEC_NONE = 0, ENG_CODEC_ZSTD = 1 };
 
+/* The payload is encrypted (engine/crypt.h): nonce, ciphertext of (XXH3, codec
+ * output), tag; the header's XXH3 field is zero. */
+#define ENG_FRAME_F_AES256GCM 0x01u
+/* Bytes encryption adds to a payload: nonce, hidden XXH3, tag. */
+#define ENG_FRAME_CRYPT_OVERHEAD (12u + 8u + 16u)
+
 struct eng_frame_header {
     enum eng_frame_kind kind;
     enum eng_frame_codec codec;
+    uint8_t flags; /* ENG_FRAME_F_* */
     uint32_t file_id;
     uint32_t raw_len;
     uint32_t stored_len;
@@ -63,7 +70,7 @@ int eng_frame_header_read(const uint8_t *in, size_t len, struct eng_frame_header
 
 struct io_codec;
 
-/* Bytes an encoded frame of raw_len bytes may need. */
+/* Bytes an encoded frame of raw_len bytes may need, encrypted or not. */
 size_t eng_frame_bound(size_t raw_len);
 
 /* Builds a frame from raw bytes: XXH3 of raw, zstd compression with codec (the
@@ -80,4 +87,10 @@ int eng_frame_encode(struct io_codec *codec, struct eng_frame_header *h, const v
  * IBS_E_INTEGRITY on any mismatch, naming what differed. */
 int eng_frame_decode(struct io_codec *codec, const uint8_t *frame, size_t len,
                      struct eng_frame_header *h, void *raw, size_t raw_cap, struct ibs_err *err);
+
+/* Decodes a plaintext payload of h->stored_len bytes that h describes into raw
+ * and checks h->xxh3 (eng_frame_decode's second half; engine/crypt_frame.c). */
+int eng_frame_decode_payload(struct io_codec *codec, const struct eng_frame_header *h,
+                             const uint8_t *payload, void *raw, size_t raw_cap,
+                             struct ibs_err *err);
 #endif

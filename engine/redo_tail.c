@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "engine/crypt.h"
 #include "engine/frame.h"
 #include "engine/pack.h"
 #include "io/codec.h"
@@ -70,8 +71,8 @@ static int flush_out(struct eng_redo_tail *t, struct ibs_err *err)
         return 0;
     struct eng_frame_header h = {.kind = ENG_FRAME_REDO, .offset = t->out_lsn};
     size_t frame_len;
-    int rc = eng_frame_encode(t->codec, &h, t->out, t->out_len, t->frame, t->frame_cap,
-                              &frame_len, err);
+    int rc = eng_crypt_frame_encode(t->codec, t->opts.key, &h, t->out, t->out_len, t->frame,
+                                    t->frame_cap, &frame_len, err);
     if (rc)
         return rc;
     struct eng_frame_loc loc;

@@ -18,6 +18,8 @@
 #include "engine/manifest.h"
 #include "s3/store.h"
 
+struct eng_crypt_key;
+
 struct eng_redo_tail_opts {
     const char *log_path;    /* the server's ib_logfile0 */
     struct store *store;
@@ -27,6 +29,7 @@ struct eng_redo_tail_opts {
     unsigned poll_us;        /* sleep when caught up (default 1000) */
     uint32_t page_size;      /* innodb_page_size */
     atomic_bool *cancel;
+    const struct eng_crypt_key *key; /* encrypts the frames when not NULL (crypt.h) */
 };
 
 struct eng_redo_tail_info {

@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "engine/catalog.h"
+#include "engine/crypt.h"
 #include "engine/frame.h"
 #include "engine/manifest.h"
 #include "engine/prepare.h"
@@ -216,8 +217,8 @@ static int restore_batch(struct restorer *r, const struct eng_frame_ref *const *
     size_t raw_at = 0;
     for (size_t i = 0; i < n; i++) {
         struct eng_frame_header h;
-        rc = eng_frame_decode(r->codec, ranges[i].buf, refs[i]->frame_len, &h, r->raw + raw_at,
-                              r->batch_cap - raw_at, err);
+        rc = eng_crypt_frame_decode(r->codec, ranges[i].key, ranges[i].buf, refs[i]->frame_len,
+                                    &h, r->raw + raw_at, r->batch_cap - raw_at, err);
         if (!rc && (h.offset != refs[i]->offset || h.raw_len != refs[i]->raw_len ||
                     h.xxh3 != refs[i]->xxh3))
             rc = ibs_err_set(err, IBS_E_INTEGRITY,

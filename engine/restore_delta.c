@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "engine/crypt.h"
 #include "engine/frame.h"
 #include "io/codec.h"
 #include "io/ring.h"
@@ -56,8 +57,8 @@ static int fetch_batch(struct fetcher *f, const struct eng_frame_ref *refs, size
     int rc = store_get_ranges(f->opts->store, ranges, n, err);
     for (size_t i = 0; !rc && i < n; i++) {
         struct eng_frame_header h;
-        rc = eng_frame_decode(f->codec, ranges[i].buf, refs[i].frame_len, &h, f->raw + raw_at,
-                              BATCH_BYTES - raw_at, err);
+        rc = eng_crypt_frame_decode(f->codec, ranges[i].key, ranges[i].buf, refs[i].frame_len,
+                                    &h, f->raw + raw_at, BATCH_BYTES - raw_at, err);
         if (!rc && (h.offset != refs[i].offset || h.raw_len != refs[i].raw_len ||
                     h.xxh3 != refs[i].xxh3))
             rc = ibs_err_set(err, IBS_E_INTEGRITY, "frame header does not match the manifest");

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "engine/catalog.h"
+#include "engine/crypt.h"
 #include "engine/frame.h"
 #include "engine/manifest.h"
 #include "engine/ops.h"
@@ -212,7 +213,8 @@ static bool check_frame(struct vworker *w, const struct vtask *t, const struct e
     w->bytes += ref->frame_len;
     w->frames++;
     struct eng_frame_header h;
-    rc = eng_frame_decode(w->codec, w->frame, ref->frame_len, &h, w->raw, ENG_FRAME_MAX_RAW, &err);
+    rc = eng_crypt_frame_decode(w->codec, key, w->frame, ref->frame_len, &h, w->raw,
+                                ENG_FRAME_MAX_RAW, &err);
     if (rc) {
         problem(run, "%s: frame at object %s offset %" PRIu64 " (%s %" PRIu64 "): %s", what, key,
                 ref->pack_offset, redo ? "LSN" : "file offset", ref->offset, err.msg);

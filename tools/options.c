@@ -50,7 +50,8 @@ const struct opt_def opt_defs[OPT__COUNT] = {
     [OPT_S3_CA_FILE] = {"s3-ca-file", required_argument, "FILE", NULL, false,
                         "CA bundle to verify the endpoint's TLS certificate"},
     [OPT_S3_NO_VERIFY_TLS] = {"s3-no-verify-tls", no_argument, NULL, NULL, false,
-                              "do not verify TLS certificates (test rigs only)"},
+                              "do not verify TLS certificates (test rigs only; command line "
+                              "only)"},
     [OPT_S3_SSE] = {"s3-sse", required_argument, "MODE", NULL, false,
                     "server-side encryption: AES256 or aws:kms"},
     [OPT_S3_SSE_KMS_KEY_ID] = {"s3-sse-kms-key-id", required_argument, "ID", NULL, false,
@@ -67,6 +68,9 @@ const struct opt_def opt_defs[OPT__COUNT] = {
                         "attempts per request on retryable errors"},
     [OPT_DEBUG_S3] = {"debug-s3", no_argument, NULL, NULL, false,
                       "log every S3 request (method, path, status, request id, time)"},
+    [OPT_ENCRYPTION_KEY_FILE] = {"encryption-key-file", required_argument, "FILE", NULL, false,
+                                 "encrypt (or read) the repository with the key in FILE (32 "
+                                 "bytes or a passphrase; mode 0600 or 0400)"},
     [OPT_PARALLEL] = {"parallel", required_argument, "N", "2", false,
                       "files copied at once (copier threads)"},
     [OPT_QUEUE_DEPTH] = {"queue-depth", required_argument, "N", "8", false,

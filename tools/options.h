@@ -47,6 +47,7 @@ enum opt_id {
     OPT_S3_PARTS_IN_FLIGHT,
     OPT_S3_RETRIES,
     OPT_DEBUG_S3,
+    OPT_ENCRYPTION_KEY_FILE,
     /* backup */
     OPT_PARALLEL,
     OPT_QUEUE_DEPTH,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "engine/crypt.h"
 
 int cli_repo_opts(const struct opts *o, struct store_opts *out, struct ibs_err *err)
 {
@@ -25,6 +26,13 @@ int cli_repo_opts(const struct opts *o, struct store_opts *out, struct ibs_err *
     so.secret_key = opts_str(o, OPT_S3_SECRET_KEY);
     so.ca_file = opts_str(o, OPT_S3_CA_FILE);
     so.no_verify_tls = opts_bool(o, OPT_S3_NO_VERIFY_TLS);
+    /* Turning TLS verification off must be a visible choice made for this run,
+     * never one inherited from an environment or a forgotten config file. */
+    if (so.no_verify_tls && o->source[OPT_S3_NO_VERIFY_TLS] != SRC_CLI)
+        return ibs_err_set(err, IBS_E_USAGE,
+                           "s3-no-verify-tls is accepted only on the command line, not from "
+                           "the environment (IBSTREAM_S3_NO_VERIFY_TLS) or a config file: "
+                           "remove it there");
     so.sse = opts_str(o, OPT_S3_SSE);
     so.sse_kms_key_id = opts_str(o, OPT_S3_SSE_KMS_KEY_ID);
     so.sse_c_key_file = opts_str(o, OPT_S3_SSE_C_KEY_FILE);
@@ -49,7 +57,13 @@ int cli_open_repo(const struct opts *o, struct store **out, struct ibs_err *err)
 {
     struct store_opts so;
     int rc = cli_repo_opts(o, &so, err);
-    return rc ? rc : store_open(&so, out, err);
+    if (!rc)
+        rc = store_open(&so, out, err);
+    if (!rc && (rc = eng_crypt_repo_setup(*out, opts_str(o, OPT_ENCRYPTION_KEY_FILE), err))) {
+        store_close(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static int ask_password(char *buf, size_t size, struct ibs_err *err)
