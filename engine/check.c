@@ -31,11 +31,11 @@ struct check {
     bool bulk_written;
 };
 
-static void say(struct check *c, enum eng_check_status status, const char *step,
-                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void say(struct check *c, enum eng_check_status status, const char *step, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
 
-static void say(struct check *c, enum eng_check_status status, const char *step,
-                const char *fmt, ...)
+static void say(struct check *c, enum eng_check_status status, const char *step, const char *fmt,
+                ...)
 {
     char detail[IBS_ERR_MSG_MAX + 128];
     va_list ap;
@@ -193,8 +193,9 @@ static int step_multipart(struct check *c, struct ibs_err *err)
         say(c, ENG_CHECK_WARN, "multipart", "upload and part accepted; %s", rep.abort_note);
     if (rep.list_note[0])
         say(c, ENG_CHECK_WARN, "multipart", "%s%s", rep.list_note,
-            rep.unsupported ? "" : " (cleanup of interrupted uploads needs "
-                                   "s3:ListBucketMultipartUploads)");
+            rep.unsupported ? ""
+                            : " (cleanup of interrupted uploads needs "
+                              "s3:ListBucketMultipartUploads)");
     if (rep.aborted && rep.listed)
         say(c, ENG_CHECK_OK, "multipart", "upload started, one part, listed, aborted");
     else if (rep.aborted)
@@ -222,8 +223,7 @@ static int step_latency(struct check *c, struct ibs_err *err)
     qsort(ms, ENG_CHECK_LATENCY_SAMPLES, sizeof(ms[0]), cmp_double);
     c->result->latency_ms = ms[ENG_CHECK_LATENCY_SAMPLES / 2];
     say(c, ENG_CHECK_OK, "latency", "median %.2f ms over %u HEAD requests (min %.2f, max %.2f)",
-        c->result->latency_ms, ENG_CHECK_LATENCY_SAMPLES, ms[0],
-        ms[ENG_CHECK_LATENCY_SAMPLES - 1]);
+        c->result->latency_ms, ENG_CHECK_LATENCY_SAMPLES, ms[0], ms[ENG_CHECK_LATENCY_SAMPLES - 1]);
     return 0;
 }
 
@@ -348,8 +348,7 @@ static int step_space(struct check *c, struct ibs_err *err)
         say(c, ENG_CHECK_WARN, "space", "%.2f GiB free of %.1f GiB in %s: a backup needs room",
             free_gib, total_gib, path);
     else
-        say(c, ENG_CHECK_OK, "space", "%.1f GiB free of %.1f GiB in %s", free_gib, total_gib,
-            path);
+        say(c, ENG_CHECK_OK, "space", "%.1f GiB free of %.1f GiB in %s", free_gib, total_gib, path);
     return 0;
 }
 
@@ -373,8 +372,7 @@ int eng_check_run(const struct eng_check_opts *opts, struct eng_check_result *re
 
     memset(result, 0, sizeof(*result));
     fill((unsigned char *)&seed, sizeof(seed), &seed);
-    snprintf(c.probe_key, sizeof(c.probe_key), ".ibstream-check-%016llx",
-             (unsigned long long)seed);
+    snprintf(c.probe_key, sizeof(c.probe_key), ".ibstream-check-%016llx", (unsigned long long)seed);
     snprintf(c.bulk_key, sizeof(c.bulk_key), "%s.bulk", c.probe_key);
     snprintf(c.mpu_key, sizeof(c.mpu_key), "%s.multipart", c.probe_key);
 

@@ -10,7 +10,8 @@
 #include "s3/store.h"
 
 /* Above this the check warns; S3 refuses requests signed 15 minutes off
- * (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTAuthentication.html#RESTAuthenticationTimeStamp). */
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/RESTAuthentication.html#RESTAuthenticationTimeStamp).
+ */
 #define ENG_CHECK_SKEW_WARN_S 5
 #define ENG_CHECK_SKEW_FAIL_S (15 * 60)
 #define ENG_CHECK_BULK_DEFAULT (32ull << 20)
@@ -25,15 +26,14 @@ struct eng_check_opts {
     uint64_t bulk_bytes;            /* throughput object size; 0: no throughput step */
     /* Called once per step ("credentials", "clock", "write"...) with a
      * one-line detail; a FAIL is followed by the function's error return. */
-    void (*report)(void *ctx, enum eng_check_status status, const char *step,
-                   const char *detail);
+    void (*report)(void *ctx, enum eng_check_status status, const char *step, const char *detail);
     void *ctx;
 };
 
 struct eng_check_result {
     unsigned warnings;
-    double latency_ms;   /* median of ENG_CHECK_LATENCY_SAMPLES small requests */
-    double up_mib_s;     /* 0 when not measured */
+    double latency_ms; /* median of ENG_CHECK_LATENCY_SAMPLES small requests */
+    double up_mib_s;   /* 0 when not measured */
     double down_mib_s;
 };
 

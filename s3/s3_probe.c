@@ -69,8 +69,7 @@ int s3_probe_clock(const struct store_opts *opts, time_t *server_time, time_t *l
 static bool unsupported(const struct s3_resp *resp)
 {
     return resp->status == 501 || resp->status == 405 ||
-           strcmp(resp->code, "NotImplemented") == 0 ||
-           strcmp(resp->code, "MethodNotAllowed") == 0;
+           strcmp(resp->code, "NotImplemented") == 0 || strcmp(resp->code, "MethodNotAllowed") == 0;
 }
 
 struct find_upload {
@@ -96,8 +95,7 @@ static void list_probe(struct s3_store *store, const char *full_key, const char 
     struct s3_resp resp;
     struct ibs_err err;
     struct sigv4_param params[] = {{"prefix", full_key}, {"uploads", NULL}};
-    struct s3_req req = {.method = "GET", .params = params, .n_params = 2,
-                         .what = "LIST UPLOADS"};
+    struct s3_req req = {.method = "GET", .params = params, .n_params = 2, .what = "LIST UPLOADS"};
     struct find_upload fu = {.upload_id = upload_id};
     bool truncated = false;
     char *next_key = NULL, *next_id = NULL;
@@ -107,8 +105,8 @@ static void list_probe(struct s3_store *store, const char *full_key, const char 
         if (unsupported(&resp)) {
             report->unsupported = true;
             snprintf(report->list_note, sizeof(report->list_note),
-                     "ListMultipartUploads is not supported by this endpoint (%ld %s)",
-                     resp.status, resp.code[0] ? resp.code : "");
+                     "ListMultipartUploads is not supported by this endpoint (%ld %s)", resp.status,
+                     resp.code[0] ? resp.code : "");
         } else {
             snprintf(report->list_note, sizeof(report->list_note), "%s", err.msg);
         }
@@ -136,9 +134,15 @@ static int probe_part(struct s3_store *store, const char *full_key, const char *
     struct sigv4_param params[] = {{"partNumber", "1"}, {"uploadId", upload_id}};
     memset(body, 'p', sizeof(body));
     snprintf(what, sizeof(what), "PUT %s part 1", key);
-    struct s3_req req = {.method = "PUT", .key = full_key, .params = params, .n_params = 2,
-                         .body = body, .body_len = sizeof(body), .content_md5 = true,
-                         .headers = S3_H_SSE_C, .what = what};
+    struct s3_req req = {.method = "PUT",
+                         .key = full_key,
+                         .params = params,
+                         .n_params = 2,
+                         .body = body,
+                         .body_len = sizeof(body),
+                         .content_md5 = true,
+                         .headers = S3_H_SSE_C,
+                         .what = what};
     s3_resp_init(&resp);
     int rc = s3_request(store, &req, &resp, err);
     s3_resp_free(&resp);
@@ -153,8 +157,8 @@ static int probe_abort(struct s3_store *store, const char *full_key, const char 
     struct s3_resp resp;
     struct sigv4_param params[] = {{"uploadId", upload_id}};
     snprintf(what, sizeof(what), "ABORT UPLOAD %s", key);
-    struct s3_req req = {.method = "DELETE", .key = full_key, .params = params, .n_params = 1,
-                         .what = what};
+    struct s3_req req = {
+        .method = "DELETE", .key = full_key, .params = params, .n_params = 1, .what = what};
     s3_resp_init(&resp);
     int rc = s3_request(store, &req, &resp, err);
     if (!rc) {
@@ -193,8 +197,13 @@ int s3_probe_multipart(const struct store_opts *opts, const char *key,
         goto out;
     }
     snprintf(what, sizeof(what), "CREATE UPLOAD %s", key);
-    struct s3_req create = {.method = "POST", .key = full_key, .params = params, .n_params = 1,
-                            .body = "", .headers = S3_H_CREATE | S3_H_SSE_C, .what = what};
+    struct s3_req create = {.method = "POST",
+                            .key = full_key,
+                            .params = params,
+                            .n_params = 1,
+                            .body = "",
+                            .headers = S3_H_CREATE | S3_H_SSE_C,
+                            .what = what};
     rc = s3_request(store, &create, &resp, err);
     if (rc)
         goto out;
