@@ -33,10 +33,10 @@ int s3_probe_clock(const struct store_opts *opts, time_t *server_time, time_t *l
 
 /* What s3_probe_multipart learned besides success. */
 struct s3_multipart_report {
-    bool listed;      /* ListMultipartUploads showed the probe upload */
-    bool aborted;     /* AbortMultipartUpload succeeded */
-    bool unsupported; /* the endpoint answered NotImplemented/405 to list or abort */
-    char list_note[IBS_ERR_MSG_MAX];  /* why the upload was not listed, "" if it was */
+    bool listed;                     /* ListMultipartUploads showed the probe upload */
+    bool aborted;                    /* AbortMultipartUpload succeeded */
+    bool unsupported;                /* the endpoint answered NotImplemented/405 to list or abort */
+    char list_note[IBS_ERR_MSG_MAX]; /* why the upload was not listed, "" if it was */
     char abort_note[IBS_ERR_MSG_MAX]; /* why abort is not available, "" if it worked */
 };
 
