@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "engine/prepare_inflate.h"
 #include "engine/prepare_spaces.h"
 #include "redo/apply.h"
 #include "redo/fsp.h"
@@ -236,7 +237,9 @@ static int apply_batch(struct preparer *p, struct ibs_err *err)
             flags_from_log(p->recv, pg->space_id, &flags);
         if (pg->init)
             memset(p->page, 0, f->page_size);
-        else if ((rc = prep_read_page(f, pg->page_no, p->page, err)) != 0)
+        else if ((rc = prep_read_page(f, pg->page_no, p->page, err)) != 0 ||
+                 (rc = prep_inflate_page(p->page, f->page_size, flags, f->name, pg->page_no,
+                                         err)) != 0)
             return rc;
         struct redo_apply_result ar;
         rc = redo_apply_page(pg, p->page, f->page_size, flags, &ar, err);
@@ -248,6 +251,12 @@ static int apply_batch(struct preparer *p, struct ibs_err *err)
             p->res->pages_applied++;
             if (pg->page_no == 0 && f->flags == 0)
                 f->flags = redo_be32(p->page + FSP_HEADER_OFFSET + FSP_SPACE_FLAGS);
+        } else if (ar.outcome == REDO_APPLY_FREED && redo_fsp_flags_page_compressed(flags)) {
+            /* Recovery punches a hole for a page freed in a page_compressed
+             * tablespace (buf_flush_freed_page()), as the server does. */
+            if ((rc = prep_punch_page(f, pg->page_no, err)) != 0)
+                return rc;
+            p->res->pages_skipped++;
         } else {
             p->res->pages_skipped++;
         }

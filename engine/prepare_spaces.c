@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <ftw.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -179,4 +180,20 @@ int prep_write_page(struct prep_file *f, uint32_t page_no, const uint8_t *page,
         return ibs_err_sys(err, errno == ENOSPC ? IBS_E_NOSPACE : IBS_E_IO, put < 0 ? errno : EIO,
                            "write %s page %u", f->path, page_no);
     return 0;
+}
+
+int prep_punch_page(struct prep_file *f, uint32_t page_no, struct ibs_err *err)
+{
+    static const uint8_t zeros[65536];
+    off_t at = (off_t)(page_no - f->first_page) * f->page_size;
+    struct stat st;
+    if (fstat(f->fd, &st) != 0)
+        return ibs_err_sys(err, IBS_E_IO, errno, "stat %s", f->path);
+    if (at >= st.st_size)
+        return 0;
+    if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, f->page_size) == 0)
+        return 0;
+    if (errno != EOPNOTSUPP)
+        return ibs_err_sys(err, IBS_E_IO, errno, "punch %s page %u", f->path, page_no);
+    return prep_write_page(f, page_no, zeros, err);
 }

@@ -40,5 +40,8 @@ struct prep_file *prep_spaces_find_name(struct prep_spaces *sp, const char *log_
 int prep_read_page(struct prep_file *f, uint32_t page_no, uint8_t *page, struct ibs_err *err);
 int prep_write_page(struct prep_file *f, uint32_t page_no, const uint8_t *page,
                     struct ibs_err *err);
+/* Deallocates a page (a hole reading as zeros; zeros written where the file
+ * system cannot punch holes). */
+int prep_punch_page(struct prep_file *f, uint32_t page_no, struct ibs_err *err);
 
 #endif
