@@ -30,6 +30,7 @@ BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_CACHE=${BENCH_CACHE:-/tmp/ibstream-bench-cache}
 BENCH_OUT=${BENCH_OUT:-$IBS_TEST_TMPDIR/results}
 mkdir -p "$BENCH_OUT"
+rm -f "$BENCH_OUT"/*.txt # results of an earlier run in the same BENCH_OUT
 # The dataset's backup user: fixed, since a cached datadir carries it.
 BENCH_USER=ibstream
 BENCH_PASSWORD=ibs-bench-password
@@ -128,6 +129,22 @@ bench_median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; e
 
 # bench_col NAME COLUMN: median of that column of NAME's results.
 bench_col() { awk -v c="$2" '{ print $c }' "$BENCH_OUT/$1.txt" | bench_median; }
+
+# bench_combine NAME PART...: one result line for steps run one after the
+# other: walls and CPUs added, RSS the largest of the steps.
+bench_combine() {
+    local name=$1 p
+    shift
+    for p in "$@"; do tail -n 1 "$BENCH_OUT/$p.txt"; done | awk '
+        { w += $1; c += $2; if ($3 > s) s = $3; if ($4 > m) m = $4 }
+        END { printf "%.2f %.2f %d %d\n", w, c, s, m }' | tee -a "$BENCH_OUT/$name.txt" >&2
+}
+
+bench_drop_caches() {
+    [[ ${BENCH_DROP_CACHES:-1} == 1 ]] || return 0
+    sync
+    echo 1 >/proc/sys/vm/drop_caches 2>/dev/null || bench_log "cannot drop the page cache (not root?)"
+}
 
 # bench_record NAME VALUE: one more sample of a plain number (stored bytes...).
 bench_record() { echo "$2" >>"$BENCH_OUT/$1.txt"; }
