@@ -91,8 +91,11 @@ bool s3_xml_upload_id(const char *body, size_t len, char *out, size_t out_size)
 time_t s3_xml_parse_time(const char *iso8601)
 {
     struct tm tm = {0};
-    if (!iso8601 || sscanf(iso8601, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                           &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+    /* Field widths keep a garbled or hostile date from overflowing an int
+     * (sscanf's %d on "-2147483648", then - 1900). */
+    if (!iso8601 || sscanf(iso8601, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+                           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6 ||
+        tm.tm_year < 1970)
         return 0;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
