@@ -94,7 +94,8 @@ static bool already_copied(const struct eng_manifest *m, const struct eng_file *
 }
 
 /* An incremental refers to the base's copy of a non-InnoDB file that has not
- * changed (same size and modification time) instead of storing it again. */
+ * changed (same size and modification time to the nanosecond) instead of
+ * storing it again. */
 static int reference_unchanged(struct backup *b, const struct eng_file_list *list,
                                struct ibs_err *err)
 {
@@ -105,8 +106,13 @@ static int reference_unchanged(struct backup *b, const struct eng_file_list *lis
             continue;
         for (size_t k = 0; k < b->base.file_count; k++) {
             const struct eng_mfile *old = &b->base.files[k];
+            int64_t mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+            /* A file changed while (or just before) the base copied it may have
+             * been copied half-written with its final size and time: only a file
+             * last modified before the base started counts as unchanged. */
             if (old->kind != ENG_MFILE_OTHER || strcmp(old->name, f->name) != 0 ||
-                old->size != (uint64_t)st.st_size || old->mtime != st.st_mtime)
+                old->size != (uint64_t)st.st_size || old->mtime_ns != mtime_ns ||
+                mtime_ns >= (int64_t)b->base.start_time * 1000000000)
                 continue;
             long id = eng_manifest_add_file(&b->m, f->name, ENG_MFILE_OTHER);
             if (id < 0)
@@ -114,6 +120,7 @@ static int reference_unchanged(struct backup *b, const struct eng_file_list *lis
             struct eng_mfile *mf = &b->m.files[id];
             mf->size = old->size;
             mf->mtime = old->mtime;
+            mf->mtime_ns = old->mtime_ns;
             mf->source = strdup(old->source ? old->source : b->base.id);
             if (!mf->source)
                 return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");

@@ -308,6 +308,7 @@ static int copy_one(struct worker *w, struct eng_copy_job *job)
     }
     job->mf->size = (uint64_t)st.st_size;
     job->mf->mtime = st.st_mtime;
+    job->mf->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     fp.limit = (uint64_t)st.st_size;
     if (job->innodb && (rc = plan_innodb(&fp, (uint64_t)st.st_size, &err)) != 0)
         goto out;

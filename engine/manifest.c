@@ -221,6 +221,7 @@ int eng_manifest_to_json(const struct eng_manifest *m, char **out, size_t *len,
         json_object_object_add(jf, "page_size", ju64(f->page_size));
         json_object_object_add(jf, "size", ju64(f->size));
         json_object_object_add(jf, "mtime", json_object_new_int64(f->mtime));
+        json_object_object_add(jf, "mtime_ns", json_object_new_int64(f->mtime_ns));
         json_object_object_add(jf, "pages_copied", ju64(f->pages_copied));
         json_object_object_add(jf, "pages_scanned", ju64(f->pages_scanned));
         json_object_object_add(jf, "source", jstr(f->source));
@@ -509,6 +510,7 @@ int eng_manifest_parse(const char *json, size_t len, struct eng_manifest *m, str
         f->page_size = (uint32_t)get_u64(&c, jf, "page_size");
         f->size = get_u64(&c, jf, "size");
         f->mtime = get_i64(&c, jf, "mtime");
+        f->mtime_ns = get_i64(&c, jf, "mtime_ns");
         f->pages_copied = get_u64(&c, jf, "pages_copied");
         f->pages_scanned = get_u64(&c, jf, "pages_scanned");
         f->source = get_str(&c, jf, "source", true);

@@ -45,6 +45,7 @@ struct eng_mfile {
     uint32_t page_size;   /* physical page size; 0 for non-InnoDB files */
     uint64_t size;        /* bytes the restored file has (beyond the last frame: zeros) */
     int64_t mtime;
+    int64_t mtime_ns;     /* modification time in nanoseconds: change detection */
     uint64_t pages_copied;  /* pages stored (an incremental: pages newer than its base) */
     uint64_t pages_scanned; /* pages read */
     /* The backup whose data packs hold the frames: NULL for this backup; an
