@@ -4,3 +4,10 @@ foreach(workload sysbench dml formats compressed ddl)
     ibs_integration_test(NAME prepare_oracle_${workload} COMMAND prepare_oracle.sh ${workload}
                          LABELS prepare TIMEOUT 300)
 endforeach()
+# Under load with invariants, restored server compared with the source after a
+# binlog replay; at the default page size and at 4K and 64K.
+ibs_integration_test(NAME e2e_invariants COMMAND e2e_invariants.sh LABELS prepare e2e TIMEOUT 300)
+foreach(ps 4k 64k)
+    ibs_integration_test(NAME e2e_invariants_${ps} COMMAND e2e_invariants.sh ${ps}
+                         LABELS prepare e2e TIMEOUT 300)
+endforeach()
