@@ -11,3 +11,6 @@ foreach(ps 4k 64k)
     ibs_integration_test(NAME e2e_invariants_${ps} COMMAND e2e_invariants.sh ${ps}
                          LABELS prepare e2e TIMEOUT 300)
 endforeach()
+# prepare twice changes nothing; damage is refused with exit 6 / 12 and where.
+ibs_integration_test(NAME prepare_idempotent COMMAND prepare_idempotent.sh LABELS prepare TIMEOUT 300)
+ibs_integration_test(NAME prepare_corrupt COMMAND prepare_corrupt.sh LABELS prepare TIMEOUT 300)
