@@ -23,7 +23,11 @@ ibs_start_s3
 ibs_start_mariadb
 
 # The proxy, stopped by the harness if the test dies; stopped here (SIGTERM:
-# it prints its summary) when the test ends well.
+# it prints its summary) when the test ends well. Its output files exist
+# before it starts: the redirections happen in the child, maybe after our
+# first look.
+: >"$T/proxy.out"
+: >"$T/proxy.err"
 setsid python3 "$IBS_SOURCE_DIR/tests/faultproxy/faultproxy.py" --upstream "$IBS_TEST_S3_ENDPOINT" \
     --port 0 --fault-rate "$rate" --seed "$seed" --faults 500,503,reset,stall --stall-seconds "$stall" \
     </dev/null >"$T/proxy.out" 2>"$T/proxy.err" &
