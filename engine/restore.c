@@ -189,6 +189,25 @@ static int write_frame(struct restorer *r, const struct eng_frame_header *h, uin
     return 0;
 }
 
+/* Reaps every write in flight; the first failed one is reported in err (when
+ * err is NULL, failures are only drained). */
+static int reap_writes(struct restorer *r, const char *what, struct ibs_err *err)
+{
+    int rc = 0;
+    while (io_ring_inflight(r->ring) > 0) {
+        struct io_completion done[RING_DEPTH];
+        unsigned got = 0;
+        struct ibs_err ignored;
+        if (io_ring_reap(r->ring, done, RING_DEPTH, 1, &got, err ? err : &ignored) != 0)
+            return err ? err->code : IBS_E_IO;
+        for (unsigned k = 0; k < got; k++)
+            if (done[k].error && !rc && err)
+                rc = ibs_err_sys(err, io_errno_code(done[k].error), done[k].error,
+                                 "write %s at offset %" PRIu64, what, done[k].offset);
+    }
+    return rc;
+}
+
 /* Fetches the n frames refs points at, verifies and decodes each, and writes
  * it to fd. */
 static int restore_batch(struct restorer *r, const struct eng_frame_ref *const *refs, size_t n,
@@ -237,24 +256,10 @@ static int restore_batch(struct restorer *r, const struct eng_frame_ref *const *
         r->res->frames++;
     }
     rc = io_ring_submit(r->ring, err);
-    while (!rc && io_ring_inflight(r->ring) > 0) {
-        struct io_completion done[RING_DEPTH];
-        unsigned got = 0;
-        rc = io_ring_reap(r->ring, done, RING_DEPTH, 1, &got, err);
-        for (unsigned k = 0; !rc && k < got; k++)
-            if (done[k].error)
-                rc = ibs_err_sys(err, io_errno_code(done[k].error), done[k].error,
-                                 "write %s at offset %" PRIu64, what, done[k].offset);
-    }
 out:
-    /* Never leave writes in flight into buffers about to be reused. */
-    while (io_ring_inflight(r->ring) > 0) {
-        struct io_completion done[RING_DEPTH];
-        unsigned got = 0;
-        struct ibs_err ignored;
-        if (io_ring_reap(r->ring, done, RING_DEPTH, 1, &got, &ignored) != 0)
-            break;
-    }
+    /* Every write is reaped, also after a failure: its buffer is reused next. */
+    if (reap_writes(r, what, rc ? NULL : err) != 0 && !rc)
+        rc = err->code;
     free(ranges);
     return rc;
 }
