@@ -43,6 +43,14 @@ wl="$here/invariants/oracle_$workload.sh"
 [[ -x "${IBSTREAM:-}" ]] || ibs_die "IBSTREAM is not set to the ibstream binary"
 T=$IBS_TEST_TMPDIR
 
+# On a failure after the backup, keep its repository for whoever looks into it
+# (the temp dir goes away with the test).
+keep_repo() {
+    local dest="${IBS_BINARY_DIR:-${TMPDIR:-/tmp}}/prepare_oracle_failed/$workload.$(date +%Y%m%d-%H%M%S).$$"
+    mkdir -p "$dest" && cp -a "$T/repo" "$dest/" && ibs_log "backup repository kept in $dest/repo"
+}
+fail() { keep_repo || true; ibs_die "$@"; }
+
 ibs_start_mariadb "$@"
 # shellcheck source=/dev/null
 . "$wl"
@@ -63,7 +71,7 @@ ibs_log "workload $workload: $(tail -n 1 "$T/workload.log")"
 # ref: mariabackup; cand: ibstream; multi: ibstream in many small batches.
 for d in ref cand multi; do
     "$IBSTREAM" restore --repo "$T/repo" --target "$T/$d" --no-prepare >"$T/restore-$d.log" 2>&1 ||
-        { cat "$T/restore-$d.log" >&2; ibs_die "restore --no-prepare into $d failed"; }
+        { cat "$T/restore-$d.log" >&2; fail "restore --no-prepare into $d failed"; }
 done
 cp "$T/cand/ib_logfile0" "$T/raw_logfile0"
 log_lsn() { # the checkpoint LSN of a prepared ib_logfile0 (header block 1, offset 4096)
@@ -72,31 +80,31 @@ log_lsn() { # the checkpoint LSN of a prepared ib_logfile0 (header block 1, offs
 last_lsn=$(awk '$1 == "last_lsn" { print $3 }' "$T/ref/xtrabackup_checkpoints")
 log_bytes=$(($(stat -c %s "$T/ref/ib_logfile0") - 12288))
 ibs_log "backup: end LSN $last_lsn, ib_logfile0 holds $log_bytes bytes of log"
-((log_bytes > 1000000)) || ibs_die "the backup holds little redo: the workload did not overlap it"
+((log_bytes > 1000000)) || fail "the backup holds little redo: the workload did not overlap it"
 
 # One batch on both sides (enough memory for the whole log), so that even
 # pages freed at the end hold the same bytes (see pagecmp.py --allow).
 mariabackup --prepare --use-memory=512M --target-dir="$T/ref" >"$T/mariabackup.log" 2>&1 ||
-    { tail -n 30 "$T/mariabackup.log" >&2; ibs_die "mariabackup --prepare failed on the raw layout"; }
+    { tail -n 30 "$T/mariabackup.log" >&2; fail "mariabackup --prepare failed on the raw layout"; }
 ! grep -q 'Multi-batch recovery needed' "$T/mariabackup.log" ||
-    ibs_die "mariabackup --prepare needed several batches: make the workload lighter"
+    fail "mariabackup --prepare needed several batches: make the workload lighter"
 
 "$IBSTREAM" prepare --target "$T/cand" >"$T/prepare.log" 2>&1 ||
-    { cat "$T/prepare.log" >&2; ibs_die "ibstream prepare failed"; }
+    { cat "$T/prepare.log" >&2; fail "ibstream prepare failed"; }
 ibs_log "$(head -n 1 "$T/prepare.log")"
 
 python3 "$here/pagecmp.py" --label "$workload" --allow page-compressed "$T/ref" "$T/cand" | tee "$T/pagecmp.log" ||
-    ibs_die "pages prepared by ibstream differ from mariabackup's (see above)"
+    fail "pages prepared by ibstream differ from mariabackup's (see above)"
 grep -Eq "pagecmp $workload: [0-9]+ files, [1-9][0-9]* pages compared" "$T/pagecmp.log" ||
-    ibs_die "pagecmp compared no pages"
+    fail "pagecmp compared no pages"
 [[ "$(log_lsn "$T/ref")" == "$(log_lsn "$T/cand")" ]] ||
-    ibs_die "prepared ib_logfile0 checkpoint LSN: mariabackup $(log_lsn "$T/ref"), ibstream $(log_lsn "$T/cand")"
+    fail "prepared ib_logfile0 checkpoint LSN: mariabackup $(log_lsn "$T/ref"), ibstream $(log_lsn "$T/cand")"
 
 # Many batches (8 MiB of records each): every page must still be equal,
 # except pages the log frees at the end, whose bytes depend on the batches.
 "$IBSTREAM" prepare --target "$T/multi" --use-memory 8M >"$T/prepare-multi.log" 2>&1 ||
-    { cat "$T/prepare-multi.log" >&2; ibs_die "ibstream prepare --use-memory 8M failed"; }
+    { cat "$T/prepare-multi.log" >&2; fail "ibstream prepare --use-memory 8M failed"; }
 python3 "$here/pagecmp.py" --label "$workload-multibatch" --allow freed-page --allow page-compressed \
     --freed-log "$T/raw_logfile0" "$T/ref" "$T/multi" | tee "$T/pagecmp-multi.log" ||
-    ibs_die "pages prepared by ibstream in small batches differ from mariabackup's (see above)"
+    fail "pages prepared by ibstream in small batches differ from mariabackup's (see above)"
 ibs_log "oracle $workload: every page equal; ib_logfile0 checkpoint LSN $(log_lsn "$T/cand") in both"
