@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "engine/prepare_inflate.h"
+#include "engine/prepare_inits.h"
 #include "engine/prepare_spaces.h"
 #include "redo/apply.h"
 #include "redo/fsp.h"
@@ -32,7 +33,8 @@ struct preparer {
     struct redo_recv *recv;
     uint32_t page_size; /* innodb_page_size */
     uint8_t *page;      /* one page buffer of up to 64 KiB */
-    bool names_only;    /* parse_log() collects file events only, applies nothing */
+    bool names_only;    /* parse_log() pre-scans: file events and inits, applies nothing */
+    struct prep_inits *inits; /* last INIT_PAGE/FREE_PAGE per page, from the pre-scan */
 };
 
 /* ---- metadata files ---- */
@@ -159,25 +161,28 @@ static void resolve_spaces_by_name(struct preparer *p)
 
 static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ibs_err *err);
 
-/* Which space a file with an unreadable page 0 holds is decided by the last
- * event that gave its name (FILE_CREATE, FILE_MODIFY, FILE_RENAME to it): the
- * backup copied files under their final names. A name can pass through
- * several spaces during the backup (TRUNCATE renames the old table away and
- * creates a new one under the name; so does ALTER ... FORCE), so the whole
- * log is read for file events before any page is applied, as recovery does
- * (recv_scan_log() without storing, then with). */
-static int resolve_spaces_final(struct preparer *p, struct ibs_err *err)
+/* The log is read once before any page is applied, as recovery does
+ * (recv_scan_log() without storing, then with), for two things:
+ * - which space a file with an unreadable page 0 holds: the last event that
+ *   gave its name (FILE_CREATE, FILE_MODIFY, FILE_RENAME to it), since the
+ *   backup copied files under their final names and a name can pass through
+ *   several spaces during the backup (TRUNCATE renames the old table away and
+ *   creates a new one under the name; so does ALTER ... FORCE);
+ * - the last INIT_PAGE or FREE_PAGE of every page (prepare_inits.h), so that a
+ *   batch skips records a later batch makes pointless. */
+static int prescan_log(struct preparer *p, struct ibs_err *err)
 {
-    bool unknown = false;
-    for (size_t i = 0; i < p->spaces.count; i++)
-        unknown |= !p->spaces.files[i].space_known;
-    if (!unknown)
-        return 0;
     struct redo_recv *pages_recv = p->recv;
     struct eng_prepare_result res_kept = *p->res;
     int rc = 0;
     p->recv = redo_recv_new(p->page_size, err);
     if (!p->recv) {
+        p->recv = pages_recv;
+        return err->code;
+    }
+    p->inits = prep_inits_new(err);
+    if (!p->inits) {
+        redo_recv_free(p->recv);
         p->recv = pages_recv;
         return err->code;
     }
@@ -211,6 +216,21 @@ static int resolve_spaces_final(struct preparer *p, struct ibs_err *err)
     return rc;
 }
 
+/* Pages are read one at a time (pread): the kernel is asked to start reading
+ * the next PREFETCH_AHEAD of them meanwhile, so that the reads of a cold data
+ * directory overlap instead of waiting one 16 KiB read after another. */
+#define PREFETCH_AHEAD 256
+
+static void prefetch_page(struct preparer *p, const struct redo_recv_page *pg)
+{
+    if (pg->init)
+        return;
+    struct prep_file *f = prep_spaces_find(&p->spaces, pg->space_id, pg->page_no);
+    if (f && f->page_size)
+        (void)posix_fadvise(f->fd, (off_t)(pg->page_no - f->first_page) * f->page_size,
+                            f->page_size, POSIX_FADV_WILLNEED);
+}
+
 static int apply_batch(struct preparer *p, struct ibs_err *err)
 {
     resolve_spaces_by_name(p);
@@ -219,10 +239,19 @@ static int apply_batch(struct preparer *p, struct ibs_err *err)
     int rc = redo_recv_pages(p->recv, &pages, &n, err);
     if (rc)
         return rc;
+    size_t ahead = 0;
     for (size_t i = 0; i < n; i++) {
         const struct redo_recv_page *pg = pages[i];
+        for (; ahead < n && ahead < i + PREFETCH_AHEAD; ahead++)
+            prefetch_page(p, pages[ahead]);
         if (p->opts->skip && p->opts->skip(p->opts->skip_ctx, pg->space_id, pg->page_no)) {
             p->res->pages_superseded++;
+            continue;
+        }
+        /* A later batch initialises or frees this page: these records are moot. */
+        if (p->inits && pg->tail &&
+            prep_inits_last(p->inits, pg->space_id, pg->page_no) >= pg->tail->end_lsn) {
+            p->res->pages_skipped++;
             continue;
         }
         struct prep_file *f = prep_spaces_find(&p->spaces, pg->space_id, pg->page_no);
@@ -267,6 +296,21 @@ static int apply_batch(struct preparer *p, struct ibs_err *err)
 }
 
 /* ---- reading the log ---- */
+
+/* Notes the pages this mtr initialises or frees. */
+static int note_inits(struct preparer *p, const uint8_t *buf, const struct redo_mtr *m,
+                      enum redo_log_format format, struct ibs_err *err)
+{
+    struct redo_rec_iter it;
+    int rc = redo_rec_iter_init(&it, m, buf, format, p->page_size, err);
+    while (!rc && redo_rec_iter_more(&it)) {
+        struct redo_rec rec;
+        rc = redo_rec_next(&it, &rec, err);
+        if (!rc && (rec.type == REDO_INIT_PAGE || rec.type == REDO_FREE_PAGE))
+            rc = prep_inits_note(p->inits, rec.space_id, rec.page_no, m->lsn, err);
+    }
+    return rc;
+}
 
 static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ibs_err *err)
 {
@@ -333,6 +377,8 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
             pos += m.len;
             lsn += m.len;
             if (p->names_only) {
+                if ((rc = note_inits(p, window + pos - m.len, &m, hdr.format, err)) != 0)
+                    goto out;
                 if (redo_recv_mem_used(p->recv) > use_memory / 2)
                     redo_recv_clear_pages(p->recv);
                 continue;
@@ -508,7 +554,7 @@ apply:
     }
     if ((rc = prep_spaces_scan(opts->target, p.page_size, &p.spaces, err)) != 0)
         goto out;
-    if ((rc = resolve_spaces_final(&p, err)) != 0 ||
+    if ((rc = prescan_log(&p, err)) != 0 ||
         (rc = parse_log(&p, opts->intermediate ? NULL : &cp, err)) != 0 ||
         (rc = extend_files(&p, err)) != 0 || (rc = apply_file_events(&p, err)) != 0 || (rc = sync_files(&p, err)) != 0)
         goto out;
@@ -524,6 +570,7 @@ out:
         (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
     prep_spaces_free(&p.spaces);
     redo_recv_free(p.recv);
+    prep_inits_free(p.inits);
     free(p.page);
     return rc;
 }
