@@ -128,7 +128,13 @@ bench_pipe() {
 bench_median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # bench_col NAME COLUMN: median of that column of NAME's results.
-bench_col() { awk -v c="$2" '{ print $c }' "$BENCH_OUT/$1.txt" | bench_median; }
+bench_col() {
+    if [[ -s $BENCH_OUT/$1.txt ]]; then
+        awk -v c="$2" '{ print $c }' "$BENCH_OUT/$1.txt" | bench_median
+    else
+        echo 0 # not measured in this run
+    fi
+}
 
 # bench_combine NAME PART...: one result line for steps run one after the
 # other: walls and CPUs added, RSS the largest of the steps.
@@ -166,14 +172,15 @@ bench_table_row() {
 # bench_ratio LABEL A B COLUMN: median(A)/median(B) of that column.
 bench_ratio() {
     awk -v l="$1" -v a="$(bench_col "$2" "$4")" -v b="$(bench_col "$3" "$4")" \
-        'BEGIN { if (b > 0) printf "%-52s %6.3f  (%s / %s)\n", l, a / b, a, b; else printf "%-52s n/a\n", l }'
+        'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%-52s %6.3f  (%s / %s)\n", l, a / b, a, b
+                 else printf "%-52s n/a\n", l }'
 }
 
 # ------------------------------------------------------------- S3 --------
 
-# Start the emulator with the legacy OpenSSL provider (listings need DES).
+# Start the emulator (the harness gives node the legacy OpenSSL provider that
+# listings need).
 bench_start_s3() {
-    export NODE_OPTIONS="--openssl-legacy-provider${NODE_OPTIONS:+ $NODE_OPTIONS}"
     ibs_start_s3
     BENCH_BUCKET=$IBS_TEST_S3_BUCKET
     export BENCH_BUCKET
