@@ -15,11 +15,7 @@ for ps in ${BT_PAGE_SIZES:-4k 64k}; do
     # ibs_start_mariadb's mariadb-install-db would make a 16k ibdata1: make
     # the datadir at this page size, then add the backup user ourselves.
     dd=$T/data-$ps
-    user_opt=()
-    [[ $(id -u) == 0 ]] && user_opt=(--user=root)
-    mariadb-install-db --no-defaults "${user_opt[@]}" --datadir="$dd" --innodb-page-size="$ps" \
-        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
-        >"$T/install-$ps.log" 2>&1 || { tail "$T/install-$ps.log" >&2; ibs_die "install-db at $ps failed"; }
+    ibs_install_db "$dd" "$T/install-$ps.log" --innodb-page-size="$ps"
     export IBS_TEST_MYSQL_USER=ibstream IBS_TEST_MYSQL_PASSWORD=ibs-page-$ps
     ibs_start_mariadb_on --name main "$dd" --innodb-page-size="$ps"
     ibs_sql "CREATE USER ibstream@localhost IDENTIFIED BY '$IBS_TEST_MYSQL_PASSWORD';

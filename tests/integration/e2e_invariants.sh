@@ -23,11 +23,7 @@ else
     # mariadb-install-db fixes the page size of ibdata1: make the datadir at
     # this size, then add the backup user ourselves.
     page_opt=(--innodb-page-size="$ps")
-    user_opt=()
-    [[ $(id -u) == 0 ]] && user_opt=(--user=root)
-    mariadb-install-db --no-defaults "${user_opt[@]}" --datadir="$T/source" "${page_opt[@]}" \
-        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
-        >"$T/install.log" 2>&1 || { tail "$T/install.log" >&2; ibs_die "mariadb-install-db at $ps failed"; }
+    ibs_install_db "$T/source" "$T/install.log" "${page_opt[@]}"
     export IBS_TEST_MYSQL_USER=ibstream IBS_TEST_MYSQL_PASSWORD="ibs-e2e-$ps"
     ibs_start_mariadb_on --name main "$T/source" "${page_opt[@]}"
     ibs_sql "CREATE USER ibstream@localhost IDENTIFIED BY '$IBS_TEST_MYSQL_PASSWORD';

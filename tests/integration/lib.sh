@@ -346,18 +346,30 @@ ibs__write_defaults_file() { # name
 # SELECT to discover tablespaces and non-InnoDB tables.
 IBS_BACKUP_PRIVILEGES="RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR, SLAVE MONITOR, SELECT"
 
+# ibs_install_db DATADIR LOG [mysqld options...]: a new data directory. The
+# bootstrap server gets a temp dir of its own: with the shared /tmp, installs
+# running at the same time clash on the names of their temporary tables
+# ("Could not remove temporary table: '/tmp/#sql-temptable-...'").
+ibs_install_db() {
+    local datadir=$1 log=$2 user_opt=()
+    shift 2
+    mkdir -p "$datadir.tmp" || ibs_die "cannot create $datadir.tmp"
+    [[ $(id -u) == 0 ]] && user_opt=(--user=root)
+    if ! mariadb-install-db --no-defaults "${user_opt[@]}" --datadir="$datadir" \
+        --tmpdir="$datadir.tmp" --auth-root-authentication-method=normal --skip-test-db \
+        --skip-name-resolve "$@" >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        ibs_die "mariadb-install-db into $datadir failed (see the log above; is mariadb-server installed? run scripts/install-deps)"
+    fi
+    rm -rf "$datadir.tmp"
+}
+
 ibs_start_mariadb() { # [mysqld options...]
     [[ -z "${IBS__MYSQL_PID[main]:-}" ]] || ibs_die "ibs_start_mariadb: instance main is already running"
     local base="$IBS_TEST_TMPDIR/mariadb-main"
-    local datadir="$base/data" user_opt=()
+    local datadir="$base/data"
     mkdir -p "$base/run" || ibs_die "mariadb[main]: cannot create $base/run"
-    [[ $(id -u) == 0 ]] && user_opt=(--user=root)
-    if ! mariadb-install-db --no-defaults "${user_opt[@]}" --datadir="$datadir" \
-        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
-        >"$base/install-db.log" 2>&1; then
-        tail -n 30 "$base/install-db.log" >&2
-        ibs_die "mariadb[main]: mariadb-install-db into $datadir failed (see the log above; is mariadb-server installed? run scripts/install-deps)"
-    fi
+    ibs_install_db "$datadir" "$base/install-db.log"
     ibs__mariadb_launch main "$datadir" "$base/run" "$@"
 
     export IBS_TEST_MYSQL_USER=ibstream
