@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Interop: an object written by ibstream's S3 driver is read back byte for byte
 # by `aws s3 cp`, and an object written by `aws s3 cp` (multipart, its own part
-# size) is read back by ibstream's driver. Run under with-s3; $1 is s3_cp.
+# size) is read back by ibstream's driver. Run under with-s3; $1 is
+# bench_s3_stream (put: stdin to an object, get: an object to stdout).
 set -euo pipefail
-s3_cp=${1:?usage: s3_interop.sh path/to/s3_cp}
+s3_cp=${1:?usage: s3_interop.sh path/to/bench_s3_stream}
 : "${IBS_TEST_S3_ENDPOINT:?run under tests/integration/with-s3}" "${IBS_TEST_S3_BUCKET:?}"
+export BENCH_S3_ENDPOINT=$IBS_TEST_S3_ENDPOINT
 command -v aws >/dev/null || { echo "s3_interop: the aws CLI is not installed" >&2; exit 1; }
 
 work=$(mktemp -d)
@@ -20,7 +22,7 @@ head -c $((23 * 1024 * 1024 + 7)) <(openssl enc -aes-128-ctr -nosalt -pass pass:
 want=$(sha256sum <"$work/data" | cut -d' ' -f1)
 
 echo "ibstream writes (multipart), aws reads"
-S3_CP_PART_MB=5 "$s3_cp" put "$url" "from ibstream/data 1+1=2" <"$work/data"
+BENCH_PART_MB=5 "$s3_cp" put "$url" "from ibstream/data 1+1=2" <"$work/data"
 aws_s3 cp "s3://$IBS_TEST_S3_BUCKET/$prefix/from ibstream/data 1+1=2" "$work/by-aws"
 got=$(sha256sum <"$work/by-aws" | cut -d' ' -f1)
 [[ "$got" == "$want" ]] || { echo "s3_interop: aws read $got, want $want" >&2; exit 1; }
