@@ -20,6 +20,7 @@
 #include "engine/crypt.h"
 #include "engine/frame.h"
 #include "engine/manifest.h"
+#include "engine/outfile.h"
 #include "engine/prepare.h"
 #include "engine/restore_delta.h"
 #include "io/codec.h"
@@ -91,32 +92,13 @@ static int prepare_target(const struct eng_restore_opts *opts, struct ibs_err *e
     return 0;
 }
 
-/* Where a file of the backup goes under the target. DATA DIRECTORY tables
- * (absolute names) are placed under the target too, never at their original
- * path: a restore must not write outside its target. */
+/* Where a file of the backup goes under the target (outfile.h): DATA
+ * DIRECTORY tables (absolute names) are placed under the target too, never at
+ * their original path. */
 static int target_path(const struct eng_restore_opts *opts, const char *name, char *out,
                        size_t size, struct ibs_err *err)
 {
-    while (name[0] == '/')
-        name++;
-    if (strstr(name, "..") || name[0] == '\0')
-        return ibs_err_set(err, IBS_E_INTEGRITY, "manifest names an unsafe path '%s'", name);
-    if ((size_t)snprintf(out, size, "%s/%s", opts->target, name) >= size)
-        return ibs_err_set(err, IBS_E_USAGE, "path too long under %s", opts->target);
-    return 0;
-}
-
-static int make_parents(char *path, struct ibs_err *err)
-{
-    for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
-        *p = '\0';
-        int rc = mkdir(path, 0750);
-        int e = errno;
-        *p = '/';
-        if (rc != 0 && e != EEXIST)
-            return ibs_err_sys(err, IBS_E_IO, e, "mkdir for %s", path);
-    }
-    return 0;
+    return eng_out_path(opts->target, name, "", out, size, err);
 }
 
 static int check_space(struct restorer *r, struct ibs_err *err)
@@ -309,19 +291,6 @@ static int restore_frames(struct restorer *r, const struct eng_frame_list *list,
     return rc;
 }
 
-static int open_output(const char *path, int *fd, struct ibs_err *err)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    int rc = make_parents(tmp, err);
-    if (rc)
-        return rc;
-    *fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (*fd < 0)
-        return ibs_err_sys(err, io_errno_code(errno), errno, "create %s", path);
-    return 0;
-}
-
 static int open_existing(const char *path, int *fd, struct ibs_err *err)
 {
     *fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -330,15 +299,6 @@ static int open_existing(const char *path, int *fd, struct ibs_err *err)
     return 0;
 }
 
-static int finish_output(int fd, uint64_t size, const char *path, struct ibs_err *err)
-{
-    int rc = io_file_set_size(fd, size, path, err);
-    if (!rc)
-        rc = io_file_sync(fd, path, err);
-    if (close(fd) != 0 && !rc)
-        rc = ibs_err_sys(err, IBS_E_IO, errno, "close %s", path);
-    return rc;
-}
 
 /* The chain member whose data packs hold the frames of entry f of member k:
  * an incremental's unchanged non-InnoDB file lives in an earlier member. */
@@ -469,13 +429,13 @@ static int write_layer(struct restorer *r, const struct file_layers *fl, size_t 
     }
     int rc = target_path(r->opts, fl->f->name, path, sizeof(path), err);
     if (!rc)
-        rc = k == fl->first ? open_output(path, &fd, err) : open_existing(path, &fd, err);
+        rc = k == fl->first ? eng_out_create(path, &fd, err) : open_existing(path, &fd, err);
     if (!rc)
         rc = restore_refs(r, refs, count, owner->data_packs, owner->data_pack_count, fd, 0, 0,
                           fl->f->name, err);
     if (fd >= 0) {
         /* Each member's size: the log of the next one may extend it further. */
-        int crc = finish_output(fd, layer->size, path, err);
+        int crc = eng_out_finish(fd, layer->size, path, err);
         if (!rc)
             rc = crc;
     }
@@ -614,7 +574,7 @@ static int restore_log(struct restorer *r, const struct eng_manifest *m, struct 
     redo_log_header_init(&hdr, m->checkpoint_lsn, creator);
     redo_log_write_file_start(&hdr, m->checkpoint_lsn, m->checkpoint_end_lsn, area);
     snprintf(path, sizeof(path), "%s/ib_logfile0", r->opts->target);
-    int rc = open_output(path, &fd, err);
+    int rc = eng_out_create(path, &fd, err);
     if (rc)
         return rc;
     if (pwrite(fd, area, sizeof(area), 0) != (ssize_t)sizeof(area))
@@ -622,26 +582,11 @@ static int restore_log(struct restorer *r, const struct eng_manifest *m, struct 
     if (!rc)
         rc = restore_frames(r, &m->redo, m->redo_packs, m->redo_pack_count, fd,
                             m->checkpoint_lsn, REDO_LOG_START_OFFSET, "ib_logfile0", err);
-    int crc = finish_output(fd, REDO_LOG_START_OFFSET + (m->end_lsn - m->checkpoint_lsn),
+    int crc = eng_out_finish(fd, REDO_LOG_START_OFFSET + (m->end_lsn - m->checkpoint_lsn),
                             path, err);
     return rc ? rc : crc;
 }
 
-static int write_text(const char *dir, const char *name, const char *text, struct ibs_err *err)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return ibs_err_sys(err, io_errno_code(errno), errno, "create %s", path);
-    size_t len = strlen(text);
-    if (write(fd, text, len) != (ssize_t)len) {
-        int rc = ibs_err_sys(err, io_errno_code(errno), errno, "write %s", path);
-        close(fd);
-        return rc;
-    }
-    return finish_output(fd, len, path, err);
-}
 
 static int write_metadata(struct restorer *r, struct ibs_err *err)
 {
@@ -651,14 +596,14 @@ static int write_metadata(struct restorer *r, struct ibs_err *err)
              "backup_type = full-backuped\nfrom_lsn = 0\nto_lsn = %" PRIu64 "\nlast_lsn = %" PRIu64
              "\nrecover_binlog_info = 0\n",
              m->to_lsn ? m->to_lsn : m->checkpoint_lsn, m->end_lsn);
-    int rc = write_text(r->opts->target, "xtrabackup_checkpoints", text, err);
+    int rc = eng_out_text(r->opts->target, "xtrabackup_checkpoints", text, err);
     if (!rc && m->binlog_enabled && m->binlog_file) {
         if (m->gtid && m->gtid[0])
             snprintf(text, sizeof(text), "%s\t%" PRIu64 "\t%s\n", m->binlog_file, m->binlog_pos,
                      m->gtid);
         else
             snprintf(text, sizeof(text), "%s\t%" PRIu64 "\n", m->binlog_file, m->binlog_pos);
-        rc = write_text(r->opts->target, "xtrabackup_binlog_info", text, err);
+        rc = eng_out_text(r->opts->target, "xtrabackup_binlog_info", text, err);
     }
     if (!rc) {
         snprintf(text, sizeof(text),
@@ -668,7 +613,7 @@ static int write_metadata(struct restorer *r, struct ibs_err *err)
                  "innodb_undo_directory=./\ninnodb_undo_tablespaces=%u\n",
                  m->data_file_path ? m->data_file_path : "ibdata1:12M:autoextend",
                  m->log_file_size, m->page_size, m->undo_tablespaces);
-        rc = write_text(r->opts->target, "backup-my.cnf", text, err);
+        rc = eng_out_text(r->opts->target, "backup-my.cnf", text, err);
     }
     return rc;
 }

@@ -2,6 +2,7 @@
  * member's frames rewritten as mariabackup's .delta/.meta files, so
  * `mariabackup --prepare --incremental-dir` can apply the chain itself. */
 #include "engine/restore_delta.h"
+#include "engine/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,61 +105,12 @@ static int fetch_frames(struct fetcher *f, const struct eng_frame_list *list,
 
 /* ---- files ---- */
 
-static int make_parents(char *path, struct ibs_err *err)
-{
-    for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
-        *p = '\0';
-        int rc = mkdir(path, 0750);
-        int e = errno;
-        *p = '/';
-        if (rc != 0 && e != EEXIST)
-            return ibs_err_sys(err, IBS_E_IO, e, "mkdir for %s", path);
-    }
-    return 0;
-}
-
-/* dir/name[suffix], created with its parents. A DATA DIRECTORY table's
- * absolute name is placed under dir: nothing is written outside the target. */
+/* dir/name[suffix], created with its parents (outfile.h). */
 static int create_in(const char *dir, const char *name, const char *suffix, int *fd, char *path,
                      size_t size, struct ibs_err *err)
 {
-    while (name[0] == '/')
-        name++;
-    if (strstr(name, "..") || name[0] == '\0')
-        return ibs_err_set(err, IBS_E_INTEGRITY, "manifest names an unsafe path '%s'", name);
-    if ((size_t)snprintf(path, size, "%s/%s%s", dir, name, suffix) >= size)
-        return ibs_err_set(err, IBS_E_USAGE, "path too long under %s", dir);
-    int rc = make_parents(path, err);
-    if (rc)
-        return rc;
-    *fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (*fd < 0)
-        return ibs_err_sys(err, io_errno_code(errno), errno, "create %s", path);
-    return 0;
-}
-
-static int close_output(int fd, uint64_t size, const char *path, struct ibs_err *err)
-{
-    int rc = 0;
-    if (ftruncate(fd, (off_t)size) != 0 || fsync(fd) != 0)
-        rc = ibs_err_sys(err, io_errno_code(errno), errno, "finish %s", path);
-    if (close(fd) != 0 && !rc)
-        rc = ibs_err_sys(err, IBS_E_IO, errno, "close %s", path);
-    return rc;
-}
-
-static int write_text(const char *dir, const char *name, const char *text, struct ibs_err *err)
-{
-    char path[PATH_MAX];
-    int fd;
-    int rc = create_in(dir, name, "", &fd, path, sizeof(path), err);
-    if (rc)
-        return rc;
-    size_t len = strlen(text);
-    if (write(fd, text, len) != (ssize_t)len)
-        rc = ibs_err_sys(err, io_errno_code(errno), errno, "write %s", path);
-    int crc = close_output(fd, len, path, err);
-    return rc ? rc : crc;
+    int rc = eng_out_path(dir, name, suffix, path, size, err);
+    return rc ? rc : eng_out_create(path, fd, err);
 }
 
 /* Byte frames at their offset: base is subtracted and shift added (the log). */
@@ -232,7 +184,7 @@ static int delta_finish(struct delta_out *d, struct ibs_err *err)
     if (d->used != d->slots)
         redo_put_be32(d->head + 4 * d->used, 0xFFFFFFFFu);
     int rc = delta_put_head(d, DELTA_MAGIC_LAST, err);
-    int crc = close_output(d->fd, d->cluster_at + (uint64_t)d->used * d->ps, d->path, err);
+    int crc = eng_out_finish(d->fd, d->cluster_at + (uint64_t)d->used * d->ps, d->path, err);
     d->fd = -1;
     return rc ? rc : crc;
 }
@@ -300,7 +252,7 @@ static int write_delta(struct fetcher *f, const char *dir, const struct eng_mani
              d.ps < m->page_size ? d.ps : 0u, file->space_id ? file->space_id : d.space_id);
     char name[PATH_MAX];
     snprintf(name, sizeof(name), "%s.meta", file->name);
-    return write_text(dir, name, meta, err);
+    return eng_out_text(dir, name, meta, err);
 }
 
 /* A non-InnoDB file, whole, from the member whose packs hold it. */
@@ -325,7 +277,7 @@ static int write_whole(struct fetcher *f, const char *dir, const struct eng_mani
         rc = fetch_frames(f, &file->frames, owner->data_packs, owner->data_pack_count, sink_bytes,
                           &o, file->name, err);
     if (o.fd >= 0) {
-        int crc = close_output(o.fd, file->size, path, err);
+        int crc = eng_out_finish(o.fd, file->size, path, err);
         if (!rc)
             rc = crc;
     }
@@ -366,7 +318,7 @@ static int write_log(struct fetcher *f, const char *dir, const struct eng_manife
     if (!rc)
         rc = fetch_frames(f, &m->redo, m->redo_packs, m->redo_pack_count, sink_bytes, &o,
                           "ib_logfile0", err);
-    int crc = close_output(o.fd, REDO_LOG_START_OFFSET + (m->end_lsn - m->checkpoint_lsn), path,
+    int crc = eng_out_finish(o.fd, REDO_LOG_START_OFFSET + (m->end_lsn - m->checkpoint_lsn), path,
                            err);
     return rc ? rc : crc;
 }
@@ -384,14 +336,14 @@ static int write_metadata(const char *dir, const struct eng_manifest *m,
              "backup_type = incremental\nfrom_lsn = %" PRIu64 "\nto_lsn = %" PRIu64
              "\nlast_lsn = %" PRIu64 "\nrecover_binlog_info = 0\n",
              eng_restore_to_lsn(base), eng_restore_to_lsn(m), m->end_lsn);
-    int rc = write_text(dir, "xtrabackup_checkpoints", text, err);
+    int rc = eng_out_text(dir, "xtrabackup_checkpoints", text, err);
     if (!rc && m->binlog_enabled && m->binlog_file) {
         if (m->gtid && m->gtid[0])
             snprintf(text, sizeof(text), "%s\t%" PRIu64 "\t%s\n", m->binlog_file, m->binlog_pos,
                      m->gtid);
         else
             snprintf(text, sizeof(text), "%s\t%" PRIu64 "\n", m->binlog_file, m->binlog_pos);
-        rc = write_text(dir, "xtrabackup_binlog_info", text, err);
+        rc = eng_out_text(dir, "xtrabackup_binlog_info", text, err);
     }
     if (!rc) {
         snprintf(text, sizeof(text),
@@ -401,7 +353,7 @@ static int write_metadata(const char *dir, const struct eng_manifest *m,
                  "innodb_undo_directory=./\ninnodb_undo_tablespaces=%u\n",
                  m->data_file_path ? m->data_file_path : "ibdata1:12M:autoextend",
                  m->log_file_size, m->page_size, m->undo_tablespaces);
-        rc = write_text(dir, "backup-my.cnf", text, err);
+        rc = eng_out_text(dir, "backup-my.cnf", text, err);
     }
     return rc;
 }
