@@ -1,0 +1,208 @@
+/* Restore of an incremental chain: each file's layers across the members,
+ * frames a newer member supersedes left unfetched, and each member's log
+ * applied before the next lands (see restore_int.h). */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "engine/outfile.h"
+#include "engine/prepare.h"
+#include "engine/restore_int.h"
+
+const struct eng_manifest *restore_member(const struct restorer *r, size_t k)
+{
+    return k == r->chain_len - 1 ? &r->m : &r->chain[k];
+}
+
+/* The chain member whose data packs hold the frames of entry f of member k:
+ * an incremental's unchanged non-InnoDB file lives in an earlier member. */
+static const struct eng_manifest *pack_owner(const struct restorer *r, size_t k,
+                                             const struct eng_mfile *f)
+{
+    if (!f->source)
+        return restore_member(r, k);
+    for (size_t i = 0; i < r->chain_len - 1; i++)
+        if (strcmp(r->chain[i].id, f->source) == 0)
+            return &r->chain[i];
+    return NULL;
+}
+
+static const struct eng_mfile *member_file(const struct restorer *r, size_t k, const char *name)
+{
+    const struct eng_manifest *m = restore_member(r, k);
+    for (size_t i = 0; i < m->file_count; i++)
+        if (strcmp(m->files[i].name, name) == 0)
+            return &m->files[i];
+    return NULL;
+}
+
+
+static void own_frames(struct file_layers *fl, const struct eng_frame_list *list, uint16_t k)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        const struct eng_frame_ref *ref = &list->refs[i];
+        if (ref->pages) {
+            for (uint32_t n = 0; n < ref->npages; n++)
+                if (ref->pages[n] < fl->npages && fl->owner[ref->pages[n]] == NO_OWNER)
+                    fl->owner[ref->pages[n]] = k;
+        } else if (ref->offset % fl->ps == 0 && ref->raw_len % fl->ps == 0) {
+            for (uint64_t p = ref->offset / fl->ps; p * fl->ps < ref->offset + ref->raw_len; p++)
+                if (p < fl->npages && fl->owner[p] == NO_OWNER)
+                    fl->owner[p] = k;
+        }
+    }
+}
+
+static int plan_layers(struct restorer *r, struct file_layers *fl, struct ibs_err *err)
+{
+    const struct eng_mfile *f = fl->f;
+    size_t n = r->chain_len;
+    uint64_t max_size = f->size;
+    fl->first = n - 1;
+    fl->ps = f->page_size;
+    if (f->kind == ENG_MFILE_OTHER || n == 1)
+        return 0; /* copied whole in the last member (or a full backup) */
+    while (fl->first > 0) {
+        const struct eng_mfile *older = member_file(r, fl->first - 1, f->name);
+        if (!older || older->kind != f->kind || older->space_id != f->space_id)
+            break;
+        fl->first--;
+        if (older->size > max_size)
+            max_size = older->size;
+        if (!fl->ps)
+            fl->ps = older->page_size;
+    }
+    if (!fl->ps)
+        fl->ps = r->m.page_size ? r->m.page_size : 16384;
+    fl->npages = max_size / fl->ps + 1;
+    fl->owner = malloc(fl->npages * sizeof(*fl->owner));
+    if (!fl->owner)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    memset(fl->owner, 0xff, fl->npages * sizeof(*fl->owner));
+    for (size_t k = n; k-- > fl->first;)
+        own_frames(fl, &member_file(r, k, f->name)->frames, (uint16_t)k);
+    return 0;
+}
+
+/* Does a newer member than k store every page of this frame? */
+static bool superseded(const struct file_layers *fl, const struct eng_frame_ref *ref, size_t k)
+{
+    if (!fl->owner)
+        return false;
+    if (ref->pages) {
+        for (uint32_t i = 0; i < ref->npages; i++)
+            if (ref->pages[i] >= fl->npages || fl->owner[ref->pages[i]] <= k)
+                return false;
+        return true;
+    }
+    for (uint64_t p = ref->offset / fl->ps; p * fl->ps < ref->offset + ref->raw_len; p++)
+        if (p >= fl->npages || fl->owner[p] <= k)
+            return false;
+    return true;
+}
+
+/* Writes member k's frames of one file (not those a newer member supersedes). */
+static int write_layer(struct restorer *r, const struct file_layers *fl, size_t k,
+                       struct ibs_err *err)
+{
+    const struct eng_mfile *layer = k == r->chain_len - 1 ? fl->f : member_file(r, k, fl->f->name);
+    const struct eng_manifest *owner = pack_owner(r, k, layer);
+    char path[PATH_MAX];
+    int fd = -1;
+    if (!owner)
+        return ibs_err_set(err, IBS_E_INTEGRITY, "%s: refers to backup %s, which is not in the chain",
+                           layer->name, layer->source);
+    const struct eng_frame_ref **refs = calloc(layer->frames.count + 1, sizeof(*refs));
+    if (!refs)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    size_t count = 0;
+    for (size_t i = 0; i < layer->frames.count; i++) {
+        if (superseded(fl, &layer->frames.refs[i], k))
+            r->res->frames_skipped++;
+        else
+            refs[count++] = &layer->frames.refs[i];
+    }
+    int rc = restore_target_path(r->opts, fl->f->name, path, sizeof(path), err);
+    if (!rc)
+        rc = k == fl->first ? eng_out_create(path, &fd, err) : restore_open_existing(path, &fd, err);
+    if (!rc)
+        rc = restore_refs(r, refs, count, owner->data_packs, owner->data_pack_count, fd, 0, 0,
+                          fl->f->name, err);
+    if (fd >= 0) {
+        /* Each member's size: the log of the next one may extend it further. */
+        int crc = eng_out_finish(fd, layer->size, path, err);
+        if (!rc)
+            rc = crc;
+    }
+    free(refs);
+    return rc;
+}
+
+struct skip_ctx {
+    struct restorer *r;
+    size_t k;
+};
+
+/* Prepare callback: a page a newer member stores needs none of member k's log. */
+static bool skip_superseded(void *ctx, uint32_t space_id, uint32_t page_no)
+{
+    struct skip_ctx *c = ctx;
+    for (size_t i = 0; i < c->r->m.file_count; i++) {
+        const struct file_layers *fl = &c->r->layers[i];
+        if (!fl->owner || fl->f->space_id != space_id || fl->f->kind == ENG_MFILE_OTHER)
+            continue;
+        if (fl->f->kind == ENG_MFILE_SYSTEM && strcmp(fl->f->name, "ibdata1") != 0)
+            continue; /* ibdata2...: page numbers continue ibdata1's; ibdata1 decides */
+        return page_no < fl->npages && fl->owner[page_no] != NO_OWNER && fl->owner[page_no] > c->k;
+    }
+    return false;
+}
+
+/* Writes the restored backup's files: for a chain, member by member, each
+ * followed by its own log applied (as mariabackup prepares a base with
+ * --apply-log-only before each incremental), so pages a member copied before
+ * the server flushed them are brought up to that member's end. */
+int restore_files(struct restorer *r, struct ibs_err *err)
+{
+    int rc = 0;
+    r->layers = calloc(r->m.file_count + 1, sizeof(*r->layers));
+    if (!r->layers)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < r->m.file_count && !rc; i++) {
+        r->layers[i].f = &r->m.files[i];
+        rc = plan_layers(r, &r->layers[i], err);
+    }
+    for (size_t k = 0; k < r->chain_len && !rc; k++) {
+        for (size_t i = 0; i < r->m.file_count && !rc; i++) {
+            const struct file_layers *fl = &r->layers[i];
+            if (k < fl->first)
+                continue;
+            rc = write_layer(r, fl, k, err);
+            if (!rc && k == r->chain_len - 1)
+                r->res->files++;
+        }
+        if (rc || k == r->chain_len - 1)
+            break;
+        /* Bring this member's pages to its end LSN before the next one lands. */
+        rc = restore_log(r, &r->chain[k], err);
+        if (rc)
+            break;
+        struct skip_ctx ctx = {r, k};
+        struct eng_prepare_opts popts = {.target = r->opts->target,
+                                         .cancel = r->opts->cancel,
+                                         .intermediate = true,
+                                         .page_size = r->m.page_size,
+                                         .skip = skip_superseded,
+                                         .skip_ctx = &ctx};
+        struct eng_prepare_result pres;
+        rc = eng_prepare_run(&popts, &pres, err);
+        if (rc)
+            ibs_err_wrap(err, "applying the log of %s (member %zu of the chain)",
+                         r->chain[k].id, k + 1);
+        else
+            IBS_INFO("restore", "applied the log of %s: %llu pages", r->chain[k].id,
+                     (unsigned long long)pres.pages_applied);
+    }
+    return rc;
+}

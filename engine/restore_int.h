@@ -1,0 +1,67 @@
+/* Private to engine/: the state a restore shares between restore.c (target,
+ * log, metadata, orchestration), restore_fetch.c (fetching, verifying and
+ * writing frames) and restore_chain.c (an incremental chain, member by
+ * member). */
+#ifndef IBS_ENGINE_RESTORE_INT_H
+#define IBS_ENGINE_RESTORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "engine/manifest.h"
+#include "engine/restore.h"
+
+#define RING_DEPTH 16
+
+struct restorer {
+    const struct eng_restore_opts *opts;
+    struct eng_manifest *chain; /* full first, the backup to restore last */
+    size_t chain_len;
+    struct eng_manifest m;      /* the backup to restore (moved out of chain) */
+    struct file_layers *layers; /* per file of m */
+    struct io_ring *ring;
+    struct io_codec *codec;
+    uint8_t *fetched;  /* one batch of frames as stored */
+    uint8_t *raw;      /* one batch of frames decoded */
+    size_t batch_cap;  /* bytes of each buffer */
+    struct eng_restore_result *res;
+};
+
+/* One file of the restored backup across the chain: its layers are the
+ * members from `first` (the oldest that holds the same tablespace: a file
+ * dropped and created again under its name starts anew) to the last; owner[p]
+ * is the newest member that stores page p, so older copies of p are neither
+ * fetched nor brought forward by the log. */
+struct file_layers {
+    const struct eng_mfile *f; /* in the restored backup */
+    size_t first;
+    uint32_t ps;
+    uint64_t npages;
+    uint16_t *owner; /* per page: member index, or NO_OWNER */
+};
+
+#define NO_OWNER UINT16_MAX
+
+/* restore.c */
+int restore_target_path(const struct eng_restore_opts *opts, const char *name, char *out,
+                        size_t size, struct ibs_err *err);
+int restore_open_existing(const char *path, int *fd, struct ibs_err *err);
+int restore_log(struct restorer *r, const struct eng_manifest *m, struct ibs_err *err);
+
+/* restore_fetch.c: fetch, verify, decode and write frames to fd (byte frames at
+ * offset - base + shift; page frames page by page), in batches of batch_cap. */
+int restore_refs(struct restorer *r, const struct eng_frame_ref *const *refs, size_t count,
+                 const struct eng_pack_ref *packs, size_t pack_count, int fd, uint64_t base,
+                 int64_t shift, const char *what, struct ibs_err *err);
+int restore_frames(struct restorer *r, const struct eng_frame_list *list,
+                   const struct eng_pack_ref *packs, size_t pack_count, int fd, uint64_t base,
+                   int64_t shift, const char *what, struct ibs_err *err);
+
+/* restore_chain.c: every file of r->m, member by member of the chain; the
+ * manifest of member k (the last one is r->m). */
+const struct eng_manifest *restore_member(const struct restorer *r, size_t k);
+int restore_files(struct restorer *r, struct ibs_err *err);
+
+#endif
