@@ -2,6 +2,7 @@
 #include "engine/prepare.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -13,13 +14,11 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "engine/prepare_inflate.h"
+#include "engine/prepare_apply.h"
 #include "engine/prepare_inits.h"
 #include "engine/prepare_spaces.h"
-#include "redo/apply.h"
 #include "redo/fsp.h"
 #include "redo/log.h"
-#include "redo/page.h"
 #include "redo/mtr.h"
 #include "redo/recv.h"
 
@@ -32,9 +31,17 @@ struct preparer {
     struct prep_spaces spaces;
     struct redo_recv *recv;
     uint32_t page_size; /* innodb_page_size */
-    uint8_t *page;      /* one page buffer of up to 64 KiB */
+    unsigned threads;   /* applying a batch: one per core */
     bool names_only;    /* parse_log() pre-scans: file events and inits, applies nothing */
     struct prep_inits *inits; /* last INIT_PAGE/FREE_PAGE per page, from the pre-scan */
+    /* The pre-scan, running on its own thread until prescan_finish(). */
+    struct preparer *prescan;
+    /* In the pre-scan's own copy: its thread, result and error. */
+    pthread_t prescan_thread;
+    bool prescan_joined;
+    int prescan_rc;
+    struct ibs_err prescan_err;
+    struct eng_prepare_result prescan_res;
 };
 
 /* ---- metadata files ---- */
@@ -111,25 +118,11 @@ static uint32_t read_page_size(const char *target)
 
 /* ---- applying a batch ---- */
 
-/* Flags of a space whose page 0 was not readable in the backup: what the log
- * wrote there. */
-static bool flags_from_log(const struct redo_recv *recv, uint32_t space_id, uint32_t *flags)
-{
-    size_t n = 0;
-    const struct redo_space_info *info = redo_recv_spaces(recv, &n);
-    for (size_t i = 0; i < n; i++)
-        if (info[i].space_id == space_id && info[i].has_flags) {
-            *flags = info[i].flags;
-            return true;
-        }
-    return false;
-}
-
 /* A file whose page 0 was unreadable takes its flags, and with them its page
  * size (ROW_FORMAT=COMPRESSED: 1K..8K), from what the log wrote to page 0. */
 static void adopt_log_flags(const struct redo_recv *recv, struct prep_file *f)
 {
-    if (!flags_from_log(recv, f->space_id, &f->flags))
+    if (!prep_flags_from_log(recv, f->space_id, &f->flags))
         return;
     unsigned physical = redo_fsp_flags_physical_size(f->flags);
     if (physical)
@@ -169,127 +162,105 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
  *   several spaces during the backup (TRUNCATE renames the old table away and
  *   creates a new one under the name; so does ALTER ... FORCE);
  * - the last INIT_PAGE or FREE_PAGE of every page (prepare_inits.h), so that a
- *   batch skips records a later batch makes pointless. */
-static int prescan_log(struct preparer *p, struct ibs_err *err)
+ *   batch skips records a later batch makes pointless.
+ * Neither is needed before the first batch is applied: the pre-scan runs on
+ * its own thread while the main one collects the first batch's records, and
+ * prescan_finish() waits for it before anything is applied. It works on a
+ * copy of the preparer with its own collector, inits and result, and touches
+ * nothing the main thread uses until it is joined. */
+static void *prescan_main(void *arg)
 {
-    struct redo_recv *pages_recv = p->recv;
-    struct eng_prepare_result res_kept = *p->res;
-    int rc = 0;
-    p->recv = redo_recv_new(p->page_size, err);
-    if (!p->recv) {
-        p->recv = pages_recv;
-        return err->code;
-    }
-    p->inits = prep_inits_new(err);
-    if (!p->inits) {
-        redo_recv_free(p->recv);
-        p->recv = pages_recv;
-        return err->code;
-    }
-    p->names_only = true;
-    rc = parse_log(p, NULL, err);
-    p->names_only = false;
-    *p->res = res_kept;
-    if (!rc) {
-        size_t n = 0;
-        const struct redo_file_event *ev = redo_recv_file_events(p->recv, &n);
-        for (size_t i = 0; i < p->spaces.count; i++) {
-            struct prep_file *f = &p->spaces.files[i];
-            const struct redo_file_event *last = NULL;
-            for (size_t j = 0; !f->space_known && j < n; j++) {
-                const char *name = ev[j].op == REDO_FILE_OP_RENAME ? ev[j].new_name : ev[j].name;
-                if (name && (ev[j].op == REDO_FILE_OP_CREATE || ev[j].op == REDO_FILE_OP_MODIFY ||
-                             ev[j].op == REDO_FILE_OP_RENAME) &&
-                    prep_spaces_find_name(&p->spaces, name) == f)
-                    last = &ev[j];
-            }
-            if (last) {
-                f->space_id = last->space_id;
-                f->space_known = true;
-                adopt_log_flags(p->recv, f);
-                IBS_DEBUG("prepare", "%s: space %u named last by the log", f->name, f->space_id);
-            }
-        }
-    }
-    redo_recv_free(p->recv);
-    p->recv = pages_recv;
-    return rc;
+    struct preparer *q = arg;
+    q->prescan_rc = parse_log(q, NULL, &q->prescan_err);
+    return NULL;
 }
 
-/* Pages are read one at a time (pread): the kernel is asked to start reading
- * the next PREFETCH_AHEAD of them meanwhile, so that the reads of a cold data
- * directory overlap instead of waiting one 16 KiB read after another. */
-#define PREFETCH_AHEAD 256
-
-static void prefetch_page(struct preparer *p, const struct redo_recv_page *pg)
+static int prescan_start(struct preparer *p, struct ibs_err *err)
 {
-    if (pg->init)
-        return;
-    struct prep_file *f = prep_spaces_find(&p->spaces, pg->space_id, pg->page_no);
-    if (f && f->page_size)
-        (void)posix_fadvise(f->fd, (off_t)(pg->page_no - f->first_page) * f->page_size,
-                            f->page_size, POSIX_FADV_WILLNEED);
+    struct preparer *q = calloc(1, sizeof(*q));
+    if (!q)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    *q = *p;
+    q->res = &q->prescan_res;
+    q->names_only = true;
+    q->recv = redo_recv_new(p->page_size, err);
+    q->inits = q->recv ? prep_inits_new(err) : NULL;
+    if (!q->inits) {
+        redo_recv_free(q->recv);
+        free(q);
+        return err->code;
+    }
+    if (pthread_create(&q->prescan_thread, NULL, prescan_main, q) != 0) {
+        /* No thread: scan here, before collecting. */
+        prescan_main(q);
+        q->prescan_joined = true;
+    }
+    p->prescan = q;
+    return 0;
+}
+
+/* Joins the pre-scan (if started and not joined yet) and takes its results:
+ * the inits table and the names of files with an unreadable page 0. */
+static int prescan_finish(struct preparer *p, struct ibs_err *err)
+{
+    struct preparer *q = p->prescan;
+    if (!q)
+        return 0;
+    p->prescan = NULL;
+    if (!q->prescan_joined)
+        pthread_join(q->prescan_thread, NULL);
+    int rc = q->prescan_rc;
+    if (rc) {
+        *err = q->prescan_err;
+        goto out;
+    }
+    size_t n = 0;
+    const struct redo_file_event *ev = redo_recv_file_events(q->recv, &n);
+    for (size_t i = 0; i < p->spaces.count; i++) {
+        struct prep_file *f = &p->spaces.files[i];
+        const struct redo_file_event *last = NULL;
+        for (size_t j = 0; !f->space_known && j < n; j++) {
+            const char *name = ev[j].op == REDO_FILE_OP_RENAME ? ev[j].new_name : ev[j].name;
+            if (name && (ev[j].op == REDO_FILE_OP_CREATE || ev[j].op == REDO_FILE_OP_MODIFY ||
+                         ev[j].op == REDO_FILE_OP_RENAME) &&
+                prep_spaces_find_name(&p->spaces, name) == f)
+                last = &ev[j];
+        }
+        if (last) {
+            f->space_id = last->space_id;
+            f->space_known = true;
+            adopt_log_flags(q->recv, f);
+            IBS_DEBUG("prepare", "%s: space %u named last by the log", f->name, f->space_id);
+        }
+    }
+    p->inits = q->inits;
+    q->inits = NULL;
+out:
+    redo_recv_free(q->recv);
+    prep_inits_free(q->inits);
+    free(q);
+    return rc;
 }
 
 static int apply_batch(struct preparer *p, struct ibs_err *err)
 {
+    int rc = prescan_finish(p, err);
+    if (rc)
+        return rc;
     resolve_spaces_by_name(p);
     struct redo_recv_page *const *pages;
     size_t n = 0;
-    int rc = redo_recv_pages(p->recv, &pages, &n, err);
-    if (rc)
+    if ((rc = redo_recv_pages(p->recv, &pages, &n, err)) != 0)
         return rc;
-    size_t ahead = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct redo_recv_page *pg = pages[i];
-        for (; ahead < n && ahead < i + PREFETCH_AHEAD; ahead++)
-            prefetch_page(p, pages[ahead]);
-        if (p->opts->skip && p->opts->skip(p->opts->skip_ctx, pg->space_id, pg->page_no)) {
-            p->res->pages_superseded++;
-            continue;
-        }
-        /* A later batch initialises or frees this page: these records are moot. */
-        if (p->inits && pg->tail &&
-            prep_inits_last(p->inits, pg->space_id, pg->page_no) >= pg->tail->end_lsn) {
-            p->res->pages_skipped++;
-            continue;
-        }
-        struct prep_file *f = prep_spaces_find(&p->spaces, pg->space_id, pg->page_no);
-        if (!f) {
-            /* A tablespace dropped before the end of the backup, as mariabackup's
-             * "All redo log for this file will be ignored". */
-            p->res->pages_unknown++;
-            continue;
-        }
-        uint32_t flags = f->flags;
-        if (!f->space_known || (pg->page_no == 0 && flags == 0))
-            flags_from_log(p->recv, pg->space_id, &flags);
-        if (pg->init)
-            memset(p->page, 0, f->page_size);
-        else if ((rc = prep_read_page(f, pg->page_no, p->page, err)) != 0 ||
-                 (rc = prep_inflate_page(p->page, f->page_size, flags, f->name, pg->page_no,
-                                         err)) != 0)
-            return rc;
-        struct redo_apply_result ar;
-        rc = redo_apply_page(pg, p->page, f->page_size, flags, &ar, err);
-        if (rc)
-            return ibs_err_wrap(err, "%s page %u", f->name, pg->page_no);
-        if (ar.outcome == REDO_APPLY_WRITE) {
-            if ((rc = prep_write_page(f, pg->page_no, p->page, err)) != 0)
-                return rc;
-            p->res->pages_applied++;
-            if (pg->page_no == 0 && f->flags == 0)
-                f->flags = redo_be32(p->page + FSP_HEADER_OFFSET + FSP_SPACE_FLAGS);
-        } else if (ar.outcome == REDO_APPLY_FREED && redo_fsp_flags_page_compressed(flags)) {
-            /* Recovery punches a hole for a page freed in a page_compressed
-             * tablespace (buf_flush_freed_page()), as the server does. */
-            if ((rc = prep_punch_page(f, pg->page_no, err)) != 0)
-                return rc;
-            p->res->pages_skipped++;
-        } else {
-            p->res->pages_skipped++;
-        }
-    }
+    struct prep_batch b = {.opts = p->opts,
+                           .spaces = &p->spaces,
+                           .recv = p->recv,
+                           .inits = p->inits,
+                           .pages = pages,
+                           .n_pages = n,
+                           .threads = p->threads};
+    if ((rc = prep_apply_batch(&b, p->res, err)) != 0)
+        return rc;
     redo_recv_clear_pages(p->recv);
     p->res->batches++;
     return 0;
@@ -297,19 +268,10 @@ static int apply_batch(struct preparer *p, struct ibs_err *err)
 
 /* ---- reading the log ---- */
 
-/* Notes the pages this mtr initialises or frees. */
-static int note_inits(struct preparer *p, const uint8_t *buf, const struct redo_mtr *m,
-                      enum redo_log_format format, struct ibs_err *err)
+static int note_init(void *ctx, uint32_t space_id, uint32_t page_no, uint64_t mtr_lsn,
+                     struct ibs_err *err)
 {
-    struct redo_rec_iter it;
-    int rc = redo_rec_iter_init(&it, m, buf, format, p->page_size, err);
-    while (!rc && redo_rec_iter_more(&it)) {
-        struct redo_rec rec;
-        rc = redo_rec_next(&it, &rec, err);
-        if (!rc && (rec.type == REDO_INIT_PAGE || rec.type == REDO_FREE_PAGE))
-            rc = prep_inits_note(p->inits, rec.space_id, rec.page_no, m->lsn, err);
-    }
-    return rc;
+    return prep_inits_note(ctx, space_id, page_no, mtr_lsn, err);
 }
 
 static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ibs_err *err)
@@ -372,17 +334,20 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
                                  end);
                 goto out;
             }
+            if (p->names_only) {
+                /* The pre-scan stores no page record: one decode, no memory. */
+                rc = redo_recv_scan_mtr(p->recv, window + pos, &m, hdr.format, note_init,
+                                        p->inits, err);
+                if (rc)
+                    goto out;
+                pos += m.len;
+                lsn += m.len;
+                continue;
+            }
             if ((rc = redo_recv_add_mtr(p->recv, window + pos, &m, hdr.format, err)) != 0)
                 goto out;
             pos += m.len;
             lsn += m.len;
-            if (p->names_only) {
-                if ((rc = note_inits(p, window + pos - m.len, &m, hdr.format, err)) != 0)
-                    goto out;
-                if (redo_recv_mem_used(p->recv) > use_memory / 2)
-                    redo_recv_clear_pages(p->recv);
-                continue;
-            }
             p->res->mtrs++;
             if (redo_recv_mem_used(p->recv) > use_memory / 2 && (rc = apply_batch(p, err)) != 0)
                 goto out;
@@ -547,15 +512,24 @@ apply:
     p.recv = redo_recv_new(p.page_size, err);
     if (!p.recv)
         return err->code;
-    p.page = aligned_alloc(4096, 65536);
-    if (!p.page) {
-        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
-        goto out;
-    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    p.threads = cores > 1 ? (unsigned)cores : 1;
     if ((rc = prep_spaces_scan(opts->target, p.page_size, &p.spaces, err)) != 0)
         goto out;
-    if ((rc = prescan_log(&p, err)) != 0 ||
-        (rc = parse_log(&p, opts->intermediate ? NULL : &cp, err)) != 0 ||
+    if ((rc = prescan_start(&p, err)) != 0)
+        goto out;
+    rc = parse_log(&p, opts->intermediate ? NULL : &cp, err);
+    if (p.prescan) {
+        /* The log was read to its end or failed before the last batch: the
+         * pre-scan's error (the same log, read first) comes first. */
+        struct ibs_err scan_err;
+        int scan_rc = prescan_finish(&p, &scan_err);
+        if (scan_rc) {
+            *err = scan_err;
+            rc = scan_rc;
+        }
+    }
+    if (rc != 0 ||
         (rc = extend_files(&p, err)) != 0 || (rc = apply_file_events(&p, err)) != 0 || (rc = sync_files(&p, err)) != 0)
         goto out;
     if (opts->intermediate)
@@ -571,6 +545,5 @@ out:
     prep_spaces_free(&p.spaces);
     redo_recv_free(p.recv);
     prep_inits_free(p.inits);
-    free(p.page);
     return rc;
 }

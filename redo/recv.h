@@ -86,6 +86,20 @@ void redo_recv_free(struct redo_recv *recv);
 int redo_recv_add_mtr(struct redo_recv *recv, const uint8_t *buf, const struct redo_mtr *mtr,
                       enum redo_log_format format, struct ibs_err *err);
 
+/* Called by redo_recv_scan_mtr() for every INIT_PAGE and FREE_PAGE, with the
+ * start LSN of its mini-transaction; a non-zero return stops the scan. */
+typedef int (*redo_recv_init_fn)(void *ctx, uint32_t space_id, uint32_t page_no, uint64_t mtr_lsn,
+                                 struct ibs_err *err);
+
+/* A pre-scan of the mtr at buf: decodes and checks its records like
+ * redo_recv_add_mtr() but stores no page record, only file events (TRIM_PAGES
+ * included) and page-0 information; INIT_PAGE and FREE_PAGE go to on_init
+ * (may be NULL). Costs no memory per page: the whole log can be scanned before
+ * any batch. */
+int redo_recv_scan_mtr(struct redo_recv *recv, const uint8_t *buf, const struct redo_mtr *mtr,
+                       enum redo_log_format format, redo_recv_init_fn on_init, void *ctx,
+                       struct ibs_err *err);
+
 /* Bytes held for page records (the batch budget is checked against this). */
 size_t redo_recv_mem_used(const struct redo_recv *recv);
 
@@ -102,7 +116,8 @@ const struct redo_recv_page *redo_recv_page_find(const struct redo_recv *recv, u
                                                  uint32_t page_no);
 
 /* Forgets all page records (after a batch was applied); file events and space
- * sizes stay. */
+ * sizes stay. The record memory is kept for the next batch (never more than
+ * the largest batch held), and released by redo_recv_free(). */
 void redo_recv_clear_pages(struct redo_recv *recv);
 
 /* File events in log order, and per-space page-0 information. */
