@@ -11,3 +11,4 @@ ibs_integration_test(NAME backup_s3 COMMAND backup_s3.sh LABELS backup s3 TIMEOU
 ibs_integration_test(NAME backup_log_overwritten COMMAND backup_log_overwritten.sh
     LABELS backup TIMEOUT 300)
 ibs_integration_test(NAME backup_ddl COMMAND backup_ddl.sh LABELS backup TIMEOUT 300)
+ibs_integration_test(NAME backup_compressed_new COMMAND backup_compressed_new.sh LABELS backup TIMEOUT 300)
