@@ -22,6 +22,16 @@ static void print_time(const char *label, int64_t when)
     printf("%-16s %s\n", label, text);
 }
 
+/* InnoDB pages read, and stored (for an incremental: changed since its parent). */
+static void count_pages(const struct eng_manifest *m, uint64_t *scanned, uint64_t *stored)
+{
+    *scanned = *stored = 0;
+    for (size_t i = 0; i < m->file_count; i++) {
+        *scanned += m->files[i].pages_scanned;
+        *stored += m->files[i].pages_copied;
+    }
+}
+
 static void print_text(const struct eng_manifest *m, char **chain, size_t chain_len,
                        const char *chain_error, const struct eng_ops_db_size *dbs, size_t ndb)
 {
@@ -36,8 +46,10 @@ static void print_text(const struct eng_manifest *m, char **chain, size_t chain_
            m->server_version ? m->server_version : "?", m->server_id);
     printf("%-16s %s\n", "datadir", m->datadir ? m->datadir : "?");
     printf("%-16s %u bytes\n", "page size", m->page_size);
-    printf("%-16s %" PRIu64 "..%" PRIu64 " (next incremental from %" PRIu64 ")\n", "LSN",
-           m->checkpoint_lsn, m->end_lsn, m->to_lsn);
+    /* An incremental on this backup stores the pages newer than its end LSN. */
+    printf("%-16s %" PRIu64 "..%" PRIu64 " (an incremental on it stores pages newer than %" PRIu64
+           ")\n",
+           "LSN", m->checkpoint_lsn, m->end_lsn, m->end_lsn);
     if (m->binlog_enabled && m->binlog_file)
         printf("%-16s %s:%" PRIu64 ", gtid '%s'\n", "binlog", m->binlog_file, m->binlog_pos,
                m->gtid ? m->gtid : "");
@@ -48,6 +60,11 @@ static void print_text(const struct eng_manifest *m, char **chain, size_t chain_
            (double)m->bytes_read / 1e6, (double)m->bytes_stored / 1e6, ratio);
     printf("%-16s %zu files, %zu data packs, %zu redo packs\n", "objects", m->file_count,
            m->data_pack_count, m->redo_pack_count);
+    uint64_t scanned, stored;
+    count_pages(m, &scanned, &stored);
+    printf("%-16s %" PRIu64 " scanned, %" PRIu64 " stored%s\n", "pages", scanned, stored,
+           m->parent ? " (changed since the parent)" : "");
+    printf("%-16s %zu\n", "chain length", chain_len);
     if (chain_error) {
         printf("%-16s BROKEN: %s\n", "chain", chain_error);
     } else {
@@ -71,6 +88,10 @@ static json_object *info_json(const struct eng_manifest *m, char **chain, size_t
     for (size_t i = 0; i < chain_len; i++)
         json_object_array_add(c, json_object_new_string(chain[i]));
     json_object_object_add(o, "chain", c);
+    uint64_t scanned, stored;
+    count_pages(m, &scanned, &stored);
+    json_object_object_add(o, "pages_scanned", json_object_new_int64((int64_t)scanned));
+    json_object_object_add(o, "pages_stored", json_object_new_int64((int64_t)stored));
     json_object_object_add(o, "chain_complete", json_object_new_boolean(chain_error == NULL));
     if (chain_error)
         json_object_object_add(o, "chain_error", json_object_new_string(chain_error));

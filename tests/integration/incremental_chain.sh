@@ -62,6 +62,17 @@ inc3_mb=$(sed -n 's/.*; data \([0-9.]*\) MB, redo.*/\1/p' "$IBS_TEST_TMPDIR/inc3
 python3 -c "import sys; sys.exit(0 if float('$inc3_mb') < float('$full_mb') / 10 else 1)" ||
     ibs_die "an idle incremental stored $inc3_mb MB of data against the full's $full_mb MB"
 checksums main >"$IBS_TEST_TMPDIR/at-inc3.sum"
+# info shows an incremental's parent, chain and pages.
+"$IBSTREAM" info --repo "$repo" --backup "$inc3" --json >"$IBS_TEST_TMPDIR/inc3.json"
+python3 - "$IBS_TEST_TMPDIR/inc3.json" "$full" "$inc1" "$inc2" "$inc3" <<'PY' ||
+import json, sys
+info = json.load(open(sys.argv[1]))
+chain = sys.argv[2:]
+assert info["parent"] == chain[2], info["parent"]
+assert info["chain"] == chain, info["chain"]
+assert info["pages_scanned"] > 1000 and info["pages_stored"] < 20, (info["pages_scanned"], info["pages_stored"])
+PY
+    ibs_die "ibstream info on $inc3 does not show its parent, chain and pages: $(cat "$IBS_TEST_TMPDIR/inc3.json")"
 
 # The newest member: the source as it is now.
 "$IBSTREAM" restore --repo "$repo" --target "$IBS_TEST_TMPDIR/r3" >"$IBS_TEST_TMPDIR/r3.out"
