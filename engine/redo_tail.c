@@ -424,6 +424,8 @@ int eng_redo_tail_finish(struct eng_redo_tail *t, uint64_t target_lsn, unsigned 
     int rc = 0;
     eng_redo_tail_set_durable(t, target_lsn);
     atomic_store(&t->target_lsn, target_lsn);
+    IBS_DEBUG("redo", "finishing the copy: at LSN %llu, target %llu",
+              (unsigned long long)atomic_load(&t->copied_lsn), (unsigned long long)target_lsn);
     atomic_store(&t->quit, true);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -433,6 +435,10 @@ int eng_redo_tail_finish(struct eng_redo_tail *t, uint64_t target_lsn, unsigned 
     }
     if (!atomic_load(&t->done)) {
         uint64_t at = atomic_load(&t->copied_lsn);
+        IBS_ERROR("redo", "copy stuck at LSN %llu (target %llu, durable %llu, file offset %llu)",
+                  (unsigned long long)at, (unsigned long long)target_lsn,
+                  (unsigned long long)atomic_load(&t->durable_lsn),
+                  (unsigned long long)redo_log_offset(&t->geom, at));
         atomic_store(&t->target_lsn, 0); /* let the thread end now */
         stop_thread(t);
         rc = ibs_err_set(err, IBS_E_REDO,

@@ -62,8 +62,11 @@ oracle_setup
 oracle_run >"$T/workload.log" 2>&1 &
 wl_pid=$!
 sleep 2
-"$IBSTREAM" backup --defaults-file "$IBS_TEST_DEFAULTS_FILE" --repo "$T/repo" --throttle 2 \
-    >"$T/backup.log" 2>&1 || { cat "$T/backup.log" >&2; ibs_die "backup failed"; }
+# Bounded: a backup that cannot finish says where it stands (redo timeout)
+# well before the test's own timeout.
+timeout 200 "$IBSTREAM" backup --defaults-file "$IBS_TEST_DEFAULTS_FILE" --repo "$T/repo" \
+    --throttle 2 --redo-timeout 60 --log-level debug \
+    >"$T/backup.log" 2>&1 || { tail -n 60 "$T/backup.log" >&2; ibs_die "backup failed"; }
 rm -f "$T/workload.run"
 wait "$wl_pid" || { tail -n 20 "$T/workload.log" >&2; ibs_die "the $workload workload failed"; }
 ibs_log "workload $workload: $(tail -n 1 "$T/workload.log")"
