@@ -11,6 +11,7 @@
 
 #define POLL_MS 100
 #define LOG_EVERY_S 10
+#define MAX_FAILED_POLLS 50
 /* Below this share of the log capacity left, the copier is slowed down. */
 #define HEADROOM_SLOW_PCT 30
 #define HEADROOM_OK_PCT 50
@@ -47,14 +48,30 @@ static void *monitor_main(void *arg)
     struct eng_monitor *m = arg;
     double start = now_s(), last_log = start;
     uint64_t first_lsn = 0;
+    unsigned failed_polls = 0;
     bool slowed = false;
     while (!atomic_load(&m->stop)) {
         uint64_t current = 0, checkpoint = 0;
         struct ibs_err err;
         uint64_t flushed = 0;
-        if (eng_server_lsn_flushed(m->conn, &flushed, &err) == 0)
+        bool polled = eng_server_lsn_flushed(m->conn, &flushed, &err) == 0;
+        if (polled)
             eng_redo_tail_set_durable(m->tail, flushed);
-        if (eng_server_lsn(m->conn, &current, &checkpoint, &err) == 0) {
+        polled = polled && eng_server_lsn(m->conn, &current, &checkpoint, &err) == 0;
+        /* Without these figures the redo copy neither advances nor notices an
+         * overwrite: a monitor that keeps failing fails the backup instead of
+         * letting it wait at BLOCK_COMMIT. */
+        failed_polls = polled ? 0 : failed_polls + 1;
+        if (failed_polls == MAX_FAILED_POLLS) {
+            pthread_mutex_lock(&m->lock);
+            ibs_err_set(&m->failure, err.code ? err.code : IBS_E_CONNECT,
+                        "cannot read the server's LSNs for %d s: %s",
+                        MAX_FAILED_POLLS * POLL_MS / 1000, err.msg);
+            pthread_mutex_unlock(&m->lock);
+            atomic_store(m->cancel, true);
+            break;
+        }
+        if (polled) {
             uint64_t copied = eng_redo_tail_lsn(m->tail);
             uint64_t behind = current > copied ? current - copied : 0;
             atomic_store(&m->server_lsn, current);
