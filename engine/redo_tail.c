@@ -175,6 +175,22 @@ static int read_window(struct eng_redo_tail *t, uint64_t lsn, size_t want, struc
     return 0;
 }
 
+/* The server has written the log past lsn, yet nothing valid was read there:
+ * a buffered read that raced the server's O_DIRECT write of that block can
+ * leave the old block in the page cache, and every later read would see it
+ * again. Dropping the cached pages makes the next read go to the file. */
+static void drop_cached(struct eng_redo_tail *t, uint64_t lsn, size_t want)
+{
+    uint64_t off = redo_log_offset(&t->geom, lsn) & ~(uint64_t)4095;
+    uint64_t len = want + 4096;
+    if (off + len > t->file_size) {
+        (void)posix_fadvise(t->fd, (off_t)off, (off_t)(t->file_size - off), POSIX_FADV_DONTNEED);
+        len -= t->file_size - off;
+        off = REDO_LOG_START_OFFSET;
+    }
+    (void)posix_fadvise(t->fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+}
+
 static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
 {
     uint64_t lsn = t->info.checkpoint_lsn;
@@ -222,6 +238,8 @@ static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
         }
         if (finishing && (lsn >= target || target == 0))
             return 0;
+        if (pos == 0 && atomic_load(&t->durable_lsn) > lsn)
+            drop_cached(t, lsn, want);
         if (pos == 0 || (pos < want / 2 && !need_more)) {
             /* Caught up: store what waits after a while, then poll again. */
             if (t->out_len > 0 && seconds_since(&last_flush) * 1e9 > IDLE_FLUSH_NS) {
