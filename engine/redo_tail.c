@@ -15,7 +15,6 @@
 #include "engine/frame.h"
 #include "engine/pack.h"
 #include "io/codec.h"
-#include "io/queue.h"
 #include "redo/log.h"
 #include "redo/mtr.h"
 
@@ -24,15 +23,6 @@
 /* A mini-transaction is at most 1 MiB of records plus its trailer (log0recv.h). */
 #define MTR_MAX ((1u << 20) + 16)
 #define IDLE_FLUSH_NS 200000000L
-/* Buffers of copied mtrs: one being filled by the tailer, the others waiting
- * for or being stored by the storer thread. */
-#define OUT_BUFFERS 3
-
-struct redo_chunk {
-    uint8_t *buf;
-    size_t len;
-    uint64_t lsn; /* of buf[0] */
-};
 
 struct eng_redo_tail {
     struct eng_redo_tail_opts opts;
@@ -55,29 +45,17 @@ struct eng_redo_tail {
     _Atomic uint64_t durable_lsn;
     struct timespec started;
 
-    /* Owned by the tailer thread until it ends. */
-    uint8_t *window;
-    struct redo_chunk *cur; /* being filled */
-    uint8_t *out;           /* cur->buf: mtrs waiting to become a frame */
-    size_t out_len, out_cap;
-    uint64_t out_lsn;       /* LSN of out[0] */
-    struct ibs_err failure; /* set by the thread before done */
-
-    /* The storer thread compresses (and encrypts) chunks into frames and
-     * appends them to the packs, so the tailer only reads and validates: the
-     * two overlap. Owned by the storer until it ends. */
-    struct redo_chunk chunks[OUT_BUFFERS];
-    struct io_queue *ready; /* filled chunks, in LSN order */
-    struct io_queue *idle;  /* chunks to fill */
-    pthread_t storer;
-    bool storer_running;
+    /* Owned by the thread until it ends. */
     struct eng_pack_writer *packs;
     struct io_codec *codec;
     struct eng_frame_list frames;
+    uint8_t *window;
+    uint8_t *out;       /* mtrs waiting to become a frame */
+    size_t out_len, out_cap;
+    uint64_t out_lsn;   /* LSN of out[0] */
     uint8_t *frame;
     size_t frame_cap;
-    atomic_bool store_failed;
-    struct ibs_err store_failure; /* written before store_failed is set */
+    struct ibs_err failure; /* set by the thread before done */
 };
 
 static double seconds_since(const struct timespec *t0)
@@ -87,12 +65,13 @@ static double seconds_since(const struct timespec *t0)
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* Stores one chunk as a redo frame (storer thread). */
-static int store_chunk(struct eng_redo_tail *t, const struct redo_chunk *c, struct ibs_err *err)
+static int flush_out(struct eng_redo_tail *t, struct ibs_err *err)
 {
-    struct eng_frame_header h = {.kind = ENG_FRAME_REDO, .offset = c->lsn};
+    if (t->out_len == 0)
+        return 0;
+    struct eng_frame_header h = {.kind = ENG_FRAME_REDO, .offset = t->out_lsn};
     size_t frame_len;
-    int rc = eng_crypt_frame_encode(t->codec, t->opts.key, &h, c->buf, c->len, t->frame,
+    int rc = eng_crypt_frame_encode(t->codec, t->opts.key, &h, t->out, t->out_len, t->frame,
                                     t->frame_cap, &frame_len, err);
     if (rc)
         return rc;
@@ -103,51 +82,13 @@ static int store_chunk(struct eng_redo_tail *t, const struct redo_chunk *c, stru
     struct eng_frame_ref ref = {.pack = loc.pack,
                                 .pack_offset = loc.offset,
                                 .frame_len = (uint32_t)frame_len,
-                                .offset = c->lsn,
-                                .raw_len = (uint32_t)c->len,
+                                .offset = t->out_lsn,
+                                .raw_len = (uint32_t)t->out_len,
                                 .xxh3 = h.xxh3};
-    return eng_frame_list_add(&t->frames, &ref, err);
-}
-
-static void *storer_main(void *arg)
-{
-    struct eng_redo_tail *t = arg;
-    void *item;
-    while (io_queue_pop(t->ready, &item) == IO_QUEUE_OK) {
-        struct redo_chunk *c = item;
-        struct ibs_err err;
-        /* After a failure the chunks still go round, so the tailer never waits
-         * for a buffer that does not come back. */
-        if (!atomic_load(&t->store_failed) && store_chunk(t, c, &err) != 0) {
-            t->store_failure = err;
-            atomic_store(&t->store_failed, true);
-            atomic_store(t->opts.cancel, true);
-        }
-        io_queue_push(t->idle, c);
-    }
-    return NULL;
-}
-
-/* Hands the filled buffer to the storer and takes an empty one (tailer thread). */
-static int flush_out(struct eng_redo_tail *t, struct ibs_err *err)
-{
-    if (atomic_load(&t->store_failed)) {
-        *err = t->store_failure;
-        return err->code;
-    }
-    if (t->out_len == 0)
-        return 0;
-    t->cur->len = t->out_len;
-    t->cur->lsn = t->out_lsn;
-    void *next;
-    if (io_queue_push(t->ready, t->cur) != IO_QUEUE_OK ||
-        io_queue_pop(t->idle, &next) != IO_QUEUE_OK)
-        return ibs_err_set(err, IBS_E_INTERNAL, "redo storer stopped");
+    rc = eng_frame_list_add(&t->frames, &ref, err);
     t->out_lsn += t->out_len;
     t->out_len = 0;
-    t->cur = next;
-    t->out = t->cur->buf;
-    return 0;
+    return rc;
 }
 
 /* Reads want bytes of the circular log starting at lsn into the window. */
@@ -273,29 +214,15 @@ static void *tail_main(void *arg)
     return NULL;
 }
 
-/* Lets the storer store what is queued and end (after the tailer ended). */
-static void stop_storer(struct eng_redo_tail *t)
-{
-    if (t->storer_running) {
-        io_queue_close(t->ready);
-        pthread_join(t->storer, NULL);
-        t->storer_running = false;
-    }
-}
-
 static void tail_free(struct eng_redo_tail *t)
 {
     if (t->fd >= 0)
         close(t->fd);
-    stop_storer(t);
     eng_pack_writer_abort(t->packs);
     io_codec_free(t->codec);
-    eng_frame_list_free(&t->frames);
+    free(t->frames.refs);
     free(t->window);
-    for (int i = 0; i < OUT_BUFFERS; i++)
-        free(t->chunks[i].buf);
-    io_queue_free(t->ready);
-    io_queue_free(t->idle);
+    free(t->out);
     free(t->frame);
     free(t);
 }
@@ -357,22 +284,12 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
     t->out_cap = t->opts.frame_bytes + MTR_MAX;
     t->frame_cap = eng_frame_bound(t->out_cap);
     t->window = malloc(WINDOW_MAX);
+    t->out = malloc(t->out_cap);
     t->frame = malloc(t->frame_cap);
-    bool buffers = t->window && t->frame;
-    for (int i = 0; i < OUT_BUFFERS; i++)
-        buffers = (t->chunks[i].buf = malloc(t->out_cap)) != NULL && buffers;
-    if (!buffers) {
+    if (!t->window || !t->out || !t->frame) {
         rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
         goto fail;
     }
-    if (!(t->ready = io_queue_new(OUT_BUFFERS, err)) || !(t->idle = io_queue_new(OUT_BUFFERS, err))) {
-        rc = err->code;
-        goto fail;
-    }
-    t->cur = &t->chunks[0];
-    t->out = t->cur->buf;
-    for (int i = 1; i < OUT_BUFFERS; i++)
-        io_queue_push(t->idle, &t->chunks[i]);
     if (!(t->codec = io_codec_new(opts->compress_level, err))) {
         rc = err->code;
         goto fail;
@@ -388,13 +305,7 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
     atomic_init(&t->quit, false);
     atomic_init(&t->done, false);
     ibs_err_clear(&t->failure);
-    atomic_init(&t->store_failed, false);
     clock_gettime(CLOCK_MONOTONIC, &t->started);
-    if (pthread_create(&t->storer, NULL, storer_main, t) != 0) {
-        rc = ibs_err_set(err, IBS_E_INTERNAL, "cannot start the redo storer thread");
-        goto fail;
-    }
-    t->storer_running = true;
     if (pthread_create(&t->thread, NULL, tail_main, t) != 0) {
         rc = ibs_err_set(err, IBS_E_INTERNAL, "cannot start the redo tailer thread");
         goto fail;
@@ -469,9 +380,8 @@ int eng_redo_tail_finish(struct eng_redo_tail *t, uint64_t target_lsn, unsigned 
         return rc;
     }
     stop_thread(t);
-    stop_storer(t);
-    if (t->failure.code || atomic_load(&t->store_failed)) {
-        *err = atomic_load(&t->store_failed) ? t->store_failure : t->failure;
+    if (t->failure.code) {
+        *err = t->failure;
         rc = err->code;
         tail_free(t);
         return rc;
