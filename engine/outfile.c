@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,6 +58,115 @@ int eng_out_finish(int fd, uint64_t size, const char *path, struct ibs_err *err)
         rc = io_file_sync(fd, path, err);
     if (close(fd) != 0 && !rc)
         rc = ibs_err_sys(err, IBS_E_IO, errno, "close %s", path);
+    return rc;
+}
+
+/* fsyncs block on the disk, not the CPU: more threads than cores let the file
+ * system batch them into fewer journal commits. */
+#define SYNC_THREADS 8
+
+struct sync_job {
+    struct eng_out_file *files;
+    size_t n;
+    pthread_mutex_t lock; /* guards next and failed below */
+    size_t next;
+    size_t failed; /* lowest index that failed, n if none */
+    struct ibs_err err;
+};
+
+static void *sync_worker(void *arg)
+{
+    struct sync_job *job = arg;
+    for (;;) {
+        pthread_mutex_lock(&job->lock);
+        size_t i = job->next++;
+        pthread_mutex_unlock(&job->lock);
+        if (i >= job->n)
+            return NULL;
+        struct ibs_err err;
+        ibs_err_clear(&err);
+        if (job->files[i].fd >= 0 && io_file_sync(job->files[i].fd, job->files[i].path, &err)) {
+            pthread_mutex_lock(&job->lock);
+            if (i < job->failed) {
+                job->failed = i;
+                job->err = err;
+            }
+            pthread_mutex_unlock(&job->lock);
+        }
+    }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A new file's name is durable only once its directory is synced. */
+static int sync_dirs(const struct eng_out_file *files, size_t n, struct ibs_err *err)
+{
+    char **dirs = calloc(n ? n : 1, sizeof(*dirs));
+    size_t count = 0;
+    int rc = 0;
+    if (!dirs)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *slash = strrchr(files[i].path, '/');
+        if (!slash)
+            continue;
+        size_t len = slash == files[i].path ? 1 : (size_t)(slash - files[i].path);
+        if (!(dirs[count] = strndup(files[i].path, len)))
+            rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+        else
+            count++;
+    }
+    qsort(dirs, count, sizeof(*dirs), cmp_str);
+    for (size_t i = 0; i < count && !rc; i++) {
+        if (i > 0 && strcmp(dirs[i], dirs[i - 1]) == 0)
+            continue;
+        int fd = open(dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            rc = ibs_err_sys(err, io_errno_code(errno), errno, "open directory %s", dirs[i]);
+        else {
+            rc = io_file_sync(fd, dirs[i], err);
+            close(fd);
+        }
+    }
+    for (size_t i = 0; i < count; i++)
+        free(dirs[i]);
+    free(dirs);
+    return rc;
+}
+
+int eng_out_finish_many(struct eng_out_file *files, size_t n, bool ok, struct ibs_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; ok && !rc && i < n; i++)
+        if (files[i].fd >= 0)
+            rc = io_file_set_size(files[i].fd, files[i].size, files[i].path, err);
+    if (ok && !rc && n > 0) {
+        struct sync_job job = {.files = files, .n = n, .failed = n};
+        pthread_t threads[SYNC_THREADS];
+        size_t started = 0;
+        pthread_mutex_init(&job.lock, NULL);
+        for (; started < SYNC_THREADS && started + 1 < n; started++)
+            if (pthread_create(&threads[started], NULL, sync_worker, &job) != 0)
+                break;
+        sync_worker(&job); /* this thread helps, and does it all without threads */
+        for (size_t i = 0; i < started; i++)
+            pthread_join(threads[i], NULL);
+        pthread_mutex_destroy(&job.lock);
+        if (job.failed < n) {
+            *err = job.err;
+            rc = err->code;
+        }
+    }
+    if (ok && !rc)
+        rc = sync_dirs(files, n, err);
+    for (size_t i = 0; i < n; i++) {
+        if (files[i].fd >= 0 && close(files[i].fd) != 0 && ok && !rc)
+            rc = ibs_err_sys(err, IBS_E_IO, errno, "close %s", files[i].path);
+        files[i].fd = -1;
+    }
     return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -24,7 +25,6 @@
 #include "engine/outfile.h"
 #include "engine/prepare.h"
 #include "engine/restore_delta.h"
-#include "io/codec.h"
 #include "io/ring.h"
 #include "redo/log.h"
 
@@ -103,6 +103,24 @@ static int check_space(struct restorer *r, struct ibs_err *err)
     return 0;
 }
 
+/* How many files a restore may hold open at once: the descriptor limit,
+ * raised to its hard maximum, less a margin for everything else (sockets,
+ * packs of a local repository, the prepare that follows). */
+static size_t open_files_allowed(void)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return 64;
+    if (lim.rlim_cur < lim.rlim_max) {
+        struct rlimit raised = {.rlim_cur = lim.rlim_max, .rlim_max = lim.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            lim.rlim_cur = lim.rlim_max;
+    }
+    if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur > (1u << 20))
+        return 1u << 20;
+    return lim.rlim_cur > 256 ? (size_t)lim.rlim_cur - 128 : 64;
+}
+
 int restore_open_existing(const char *path, int *fd, struct ibs_err *err)
 {
     *fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -179,12 +197,34 @@ int restore_log(struct restorer *r, const struct eng_manifest *m, struct ibs_err
         return rc;
     if (pwrite(fd, area, sizeof(area), 0) != (ssize_t)sizeof(area))
         rc = ibs_err_sys(err, io_errno_code(errno), errno, "write %s", path);
-    if (!rc)
-        rc = restore_frames(r, &m->redo, m->redo_packs, m->redo_pack_count, fd,
-                            m->checkpoint_lsn, REDO_LOG_START_OFFSET, "ib_logfile0", err);
-    int crc = eng_out_finish(fd, REDO_LOG_START_OFFSET + (m->end_lsn - m->checkpoint_lsn),
-                            path, err);
-    return rc ? rc : crc;
+    const struct eng_frame_ref **refs = calloc(m->redo.count + 1, sizeof(*refs));
+    if (!refs && !rc)
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    for (size_t i = 0; refs && i < m->redo.count; i++)
+        refs[i] = &m->redo.refs[i];
+    if (!rc) {
+        struct restore_out out = {.what = "ib_logfile0",
+                                  .fd = fd,
+                                  .base = m->checkpoint_lsn,
+                                  .shift = REDO_LOG_START_OFFSET,
+                                  .packs = m->redo_packs,
+                                  .pack_count = m->redo_pack_count,
+                                  .refs = refs,
+                                  .count = m->redo.count};
+        rc = restore_pass(r, &out, 1, err);
+    }
+    free(refs);
+    struct eng_out_file file = {.fd = fd,
+                                .size = REDO_LOG_START_OFFSET + (m->end_lsn - m->checkpoint_lsn),
+                                .path = path};
+    struct ibs_err ferr;
+    ibs_err_clear(&ferr);
+    int frc = eng_out_finish_many(&file, 1, rc == 0, &ferr);
+    if (frc && !rc) {
+        *err = ferr;
+        rc = frc;
+    }
+    return rc;
 }
 
 
@@ -340,16 +380,7 @@ int eng_restore_raw(const struct eng_restore_opts *opts, struct eng_restore_resu
     }
     if ((rc = prepare_target(opts, err)) != 0 || (rc = check_space(&r, err)) != 0)
         goto out;
-    r.fetched = malloc(r.batch_cap);
-    r.raw = malloc(r.batch_cap);
-    if (!r.fetched || !r.raw) {
-        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
-        goto out;
-    }
-    if (!(r.ring = io_ring_new(RING_DEPTH, err)) || !(r.codec = io_codec_new(1, err))) {
-        rc = err->code;
-        goto out;
-    }
+    r.max_open = open_files_allowed();
     IBS_INFO("restore", "restoring backup %s (%zu files) into %s", res->id, r.m.file_count,
              opts->target);
     if ((rc = restore_files(&r, err)) != 0 || (rc = relink_data_directories(&r, err)) != 0 ||
@@ -368,10 +399,6 @@ done:
 out:
     clock_gettime(CLOCK_MONOTONIC, &t1);
     res->duration_ms = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
-    io_ring_free(r.ring);
-    io_codec_free(r.codec);
-    free(r.fetched);
-    free(r.raw);
     for (size_t i = 0; r.layers && i < r.m.file_count; i++)
         free(r.layers[i].owner);
     free(r.layers);

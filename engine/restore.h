@@ -1,10 +1,12 @@
 /* Restore: turns a backup in the repository into a data directory. Frames are
- * fetched with parallel ranged reads, each verified (frame header CRC and the
- * XXH3 of its content) before use, decompressed and written with io_uring;
- * regions that were not stored (free pages) stay holes. The raw layout it
- * writes is the one `mariabackup --prepare` accepts: data files, ib_logfile0
- * holding the copied log, xtrabackup_checkpoints, xtrabackup_binlog_info and
- * backup-my.cnf; prepare then applies the log (unless --no-prepare). */
+ * fetched with parallel ranged reads (adjacent frames in one read), each
+ * verified (frame header CRC and the XXH3 of its content) before use, then
+ * decompressed and written while later reads are under way; regions that were
+ * not stored (free pages) stay holes, and files are synced before it returns.
+ * The raw layout it writes is the one `mariabackup --prepare` accepts: data
+ * files, ib_logfile0 holding the copied log, xtrabackup_checkpoints,
+ * xtrabackup_binlog_info and backup-my.cnf; prepare then applies the log
+ * (unless --no-prepare). */
 #ifndef IBS_ENGINE_RESTORE_H
 #define IBS_ENGINE_RESTORE_H
 
@@ -24,7 +26,7 @@ struct eng_restore_opts {
      * directory per later member, for mariabackup (restore_delta.h); no log
      * is applied. A full backup is written as without it. */
     bool delta_layout;
-    uint64_t batch_bytes; /* frames fetched at once (memory bound); 0 = 64 MiB */
+    uint64_t batch_bytes; /* frames fetched and not yet written (memory bound); 0 = 64 MiB */
     atomic_bool *cancel;
 };
 

@@ -102,40 +102,77 @@ static bool superseded(const struct file_layers *fl, const struct eng_frame_ref 
     return true;
 }
 
-/* Writes member k's frames of one file (not those a newer member supersedes). */
-static int write_layer(struct restorer *r, const struct file_layers *fl, size_t k,
-                       struct ibs_err *err)
+/* Writes member k's frames (not those a newer member supersedes) of the n
+ * files idx names (indexes into r->layers), in one pass, then sets their
+ * sizes and syncs them. */
+static int write_layers(struct restorer *r, const size_t *idx, size_t n, size_t k,
+                        struct ibs_err *err)
 {
-    const struct eng_mfile *layer = k == r->chain_len - 1 ? fl->f : member_file(r, k, fl->f->name);
-    const struct eng_manifest *owner = pack_owner(r, k, layer);
-    char path[PATH_MAX];
-    int fd = -1;
-    if (!owner)
-        return ibs_err_set(err, IBS_E_INTEGRITY, "%s: refers to backup %s, which is not in the chain",
-                           layer->name, layer->source);
-    const struct eng_frame_ref **refs = calloc(layer->frames.count + 1, sizeof(*refs));
-    if (!refs)
+    struct restore_out *outs = calloc(n ? n : 1, sizeof(*outs));
+    struct eng_out_file *files = calloc(n ? n : 1, sizeof(*files));
+    size_t opened = 0;
+    int rc = 0;
+    if (!outs || !files) {
+        free(outs);
+        free(files);
         return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
-    size_t count = 0;
-    for (size_t i = 0; i < layer->frames.count; i++) {
-        if (superseded(fl, &layer->frames.refs[i], k))
-            r->res->frames_skipped++;
-        else
-            refs[count++] = &layer->frames.refs[i];
     }
-    int rc = restore_target_path(r->opts, fl->f->name, path, sizeof(path), err);
-    if (!rc)
-        rc = k == fl->first ? eng_out_create(path, &fd, err) : restore_open_existing(path, &fd, err);
-    if (!rc)
-        rc = restore_refs(r, refs, count, owner->data_packs, owner->data_pack_count, fd, 0, 0,
-                          fl->f->name, err);
-    if (fd >= 0) {
-        /* Each member's size: the log of the next one may extend it further. */
-        int crc = eng_out_finish(fd, layer->size, path, err);
+    for (; opened < n && !rc; opened++) {
+        const struct file_layers *fl = &r->layers[idx[opened]];
+        const struct eng_mfile *layer =
+            k == r->chain_len - 1 ? fl->f : member_file(r, k, fl->f->name);
+        const struct eng_manifest *owner = pack_owner(r, k, layer);
+        char path[PATH_MAX];
+        files[opened].fd = -1;
+        if (!owner) {
+            rc = ibs_err_set(err, IBS_E_INTEGRITY,
+                             "%s: refers to backup %s, which is not in the chain", layer->name,
+                             layer->source);
+            break;
+        }
+        const struct eng_frame_ref **refs = calloc(layer->frames.count + 1, sizeof(*refs));
+        if (!refs) {
+            rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+            break;
+        }
+        size_t count = 0;
+        for (size_t i = 0; i < layer->frames.count; i++) {
+            if (superseded(fl, &layer->frames.refs[i], k))
+                r->res->frames_skipped++;
+            else
+                refs[count++] = &layer->frames.refs[i];
+        }
+        outs[opened] = (struct restore_out){.what = fl->f->name,
+                                            .fd = -1,
+                                            .packs = owner->data_packs,
+                                            .pack_count = owner->data_pack_count,
+                                            .refs = refs,
+                                            .count = count};
+        files[opened].size = layer->size;
+        rc = restore_target_path(r->opts, fl->f->name, path, sizeof(path), err);
+        if (!rc && !(files[opened].path = strdup(path)))
+            rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
         if (!rc)
-            rc = crc;
+            rc = k == fl->first ? eng_out_create(path, &files[opened].fd, err)
+                                : restore_open_existing(path, &files[opened].fd, err);
+        outs[opened].fd = files[opened].fd;
     }
-    free(refs);
+    if (!rc)
+        rc = restore_pass(r, outs, n, err);
+    /* Each member's size: the log of the next one may extend it further. */
+    struct ibs_err ferr;
+    ibs_err_clear(&ferr);
+    int frc = eng_out_finish_many(files, opened, rc == 0, &ferr);
+    if (frc && !rc) {
+        *err = ferr;
+        rc = frc;
+    }
+    for (size_t i = 0; i < opened; i++) {
+        free((void *)outs[i].refs);
+        free((void *)files[i].path);
+    }
+    free(outs);
+    free(files);
     return rc;
 }
 
@@ -173,15 +210,20 @@ int restore_files(struct restorer *r, struct ibs_err *err)
         r->layers[i].f = &r->m.files[i];
         rc = plan_layers(r, &r->layers[i], err);
     }
+    size_t *idx = calloc(r->m.file_count + 1, sizeof(*idx));
+    if (!idx)
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
     for (size_t k = 0; k < r->chain_len && !rc; k++) {
-        for (size_t i = 0; i < r->m.file_count && !rc; i++) {
-            const struct file_layers *fl = &r->layers[i];
-            if (k < fl->first)
-                continue;
-            rc = write_layer(r, fl, k, err);
-            if (!rc && k == r->chain_len - 1)
-                r->res->files++;
-        }
+        /* Every file this member writes, as many at once as may be open. */
+        size_t n = 0;
+        for (size_t i = 0; i < r->m.file_count; i++)
+            if (k >= r->layers[i].first)
+                idx[n++] = i;
+        size_t group = r->max_open ? r->max_open : n;
+        for (size_t at = 0; at < n && !rc; at += group)
+            rc = write_layers(r, idx + at, n - at < group ? n - at : group, k, err);
+        if (!rc && k == r->chain_len - 1)
+            r->res->files += (unsigned)n;
         if (rc || k == r->chain_len - 1)
             break;
         /* Bring this member's pages to its end LSN before the next one lands. */
@@ -204,5 +246,6 @@ int restore_files(struct restorer *r, struct ibs_err *err)
             IBS_INFO("restore", "applied the log of %s: %llu pages", r->chain[k].id,
                      (unsigned long long)pres.pages_applied);
     }
+    free(idx);
     return rc;
 }

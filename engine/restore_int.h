@@ -13,20 +13,29 @@
 #include "engine/manifest.h"
 #include "engine/restore.h"
 
-#define RING_DEPTH 16
-
 struct restorer {
     const struct eng_restore_opts *opts;
     struct eng_manifest *chain; /* full first, the backup to restore last */
     size_t chain_len;
     struct eng_manifest m;      /* the backup to restore (moved out of chain) */
     struct file_layers *layers; /* per file of m */
-    struct io_ring *ring;
-    struct io_codec *codec;
-    uint8_t *fetched;  /* one batch of frames as stored */
-    uint8_t *raw;      /* one batch of frames decoded */
-    size_t batch_cap;  /* bytes of each buffer */
+    size_t batch_cap;  /* bytes of frames fetched and not yet written, at most */
+    size_t max_open;   /* files open at once, at most (descriptors to spare) */
     struct eng_restore_result *res;
+};
+
+/* One file a restore pass writes: the frames to write into fd, where they
+ * are stored and where they land (a byte frame at its offset - base + shift:
+ * the log's frames carry LSNs; a page frame page by page). */
+struct restore_out {
+    const char *what; /* the file's name, for messages */
+    int fd;
+    uint64_t base;
+    int64_t shift;
+    const struct eng_pack_ref *packs;
+    size_t pack_count;
+    const struct eng_frame_ref *const *refs;
+    size_t count;
 };
 
 /* One file of the restored backup across the chain: its layers are the
@@ -50,14 +59,14 @@ int restore_target_path(const struct eng_restore_opts *opts, const char *name, c
 int restore_open_existing(const char *path, int *fd, struct ibs_err *err);
 int restore_log(struct restorer *r, const struct eng_manifest *m, struct ibs_err *err);
 
-/* restore_fetch.c: fetch, verify, decode and write frames to fd (byte frames at
- * offset - base + shift; page frames page by page), in batches of batch_cap. */
-int restore_refs(struct restorer *r, const struct eng_frame_ref *const *refs, size_t count,
-                 const struct eng_pack_ref *packs, size_t pack_count, int fd, uint64_t base,
-                 int64_t shift, const char *what, struct ibs_err *err);
-int restore_frames(struct restorer *r, const struct eng_frame_list *list,
-                   const struct eng_pack_ref *packs, size_t pack_count, int fd, uint64_t base,
-                   int64_t shift, const char *what, struct ibs_err *err);
+/* restore_fetch.c: fetches, verifies, decodes and writes every frame of n
+ * files. Frames adjacent in an object are fetched together in one ranged read
+ * (a span); spans are fetched on a few threads while others verify, decode
+ * and write what has arrived, with at most batch_cap bytes of spans held. A
+ * frame is written only after its header and XXH3 match the manifest; the
+ * first failure stops the pass and is returned (writes may have happened). */
+int restore_pass(struct restorer *r, const struct restore_out *outs, size_t n,
+                 struct ibs_err *err);
 
 /* restore_chain.c: every file of r->m, member by member of the chain; the
  * manifest of member k (the last one is r->m). */

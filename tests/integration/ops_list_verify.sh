@@ -2,8 +2,9 @@
 # list, info and verify on a local repository: two backups listed newest
 # first with their fields (--json parsed), an incomplete attempt only with
 # --all, info's chain and per-database sizes, and verify finding a flipped
-# byte in a data object, a truncated object, a deleted pack and hand-edited
-# manifests (exit 6), a missing backup (exit 11), a clean one (exit 0).
+# byte in a data object (which also stops a restore, exit 6), a truncated
+# object, a deleted pack and hand-edited manifests (exit 6), a missing backup
+# (exit 11), a clean one (exit 0).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ops_lib.sh"
@@ -100,6 +101,11 @@ with open(p, "r+b") as f:
 ops_expect_rc 6 "$IBSTREAM" verify --repo "$T/bad" --backup "$SECOND"
 ops_assert_grep "PROBLEM: shop/orders.ibd: .*object $DATA offset $OFF" "$OPS_OUT" "flipped byte located"
 ops_expect_rc 0 "$IBSTREAM" verify --repo "$T/bad" --backup "$FIRST"
+ibs_log "restore: the flipped byte stops the restore, naming file, object and offset"
+ops_expect_rc 6 "$IBSTREAM" restore --repo "$T/bad" --backup "$SECOND" --target "$T/bad-restore"
+ops_assert_grep "shop/orders.ibd: object $DATA offset $OFF " "$OPS_ERR" "restore locates the frame"
+ops_assert_grep "the target is incomplete" "$OPS_ERR" "restore says the target is incomplete"
+! grep -q "^restored backup\|^prepared " "$OPS_OUT" || ibs_die "a failed restore reported success: $(cat "$OPS_OUT")"
 
 ibs_log "verify: a truncated data object"
 corrupt_copy
