@@ -7,6 +7,7 @@
  * reading a batch, then decoding it, then writing it leaves the network idle
  * while the CPU works and the CPU idle while the network does. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -152,9 +153,16 @@ static int write_sparse(int fd, const uint8_t *buf, size_t len, uint64_t offset,
 static int write_frame(const struct restore_out *out, const struct eng_frame_header *h,
                        const uint8_t *raw, struct ibs_err *err)
 {
-    if (h->kind != ENG_FRAME_PAGES)
-        return write_sparse(out->fd, raw, h->raw_len, h->offset - out->base + (uint64_t)out->shift,
-                            out->what, err);
+    if (h->kind != ENG_FRAME_PAGES) {
+        uint64_t at = h->offset - out->base + (uint64_t)out->shift;
+        int rc = write_sparse(out->fd, raw, h->raw_len, at, out->what, err);
+        /* Start writing the range back now, while the rest downloads, rather
+         * than leave a whole backup of dirty pages to the final fsync. Only a
+         * hint: a write-back error is reported by that fsync. */
+        if (!rc)
+            (void)sync_file_range(out->fd, (off_t)at, (off_t)h->raw_len, SYNC_FILE_RANGE_WRITE);
+        return rc;
+    }
     size_t entry = 4 + (size_t)h->page_size;
     if (h->page_size < 1024 || h->raw_len % entry)
         return ibs_err_set(err, IBS_E_INTEGRITY, "page frame with a bad page size %u",
