@@ -76,6 +76,8 @@ static int check_cancel(struct backup *b, struct ibs_err *err)
         /* The monitor may have cancelled with the real cause. */
         if (b->monitor.failure.code)
             return ibs_err_set(err, b->monitor.failure.code, "%s", b->monitor.failure.msg);
+        if (eng_redo_tail_failed(b->tail, err) != 0)
+            return err->code;
         return ibs_err_set(err, IBS_E_INTERRUPTED, "backup interrupted");
     }
     return 0;

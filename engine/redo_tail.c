@@ -23,10 +23,17 @@
 /* A mini-transaction is at most 1 MiB of records plus its trailer (log0recv.h). */
 #define MTR_MAX ((1u << 20) + 16)
 #define IDLE_FLUSH_NS 200000000L
+/* O_DIRECT reads are whole, aligned 4 KiB blocks: the log area starts at
+ * 12288 and innodb_log_file_size is a multiple of 4 KiB. */
+#define DIRECT_ALIGN 4096u
 
 struct eng_redo_tail {
     struct eng_redo_tail_opts opts;
     int fd;
+    /* The log is read with O_DIRECT: the server writes it with O_DIRECT, and
+     * a buffered read racing such a write can leave a stale block in the
+     * page cache that every later read sees again. */
+    bool direct;
     struct redo_log_geom geom;
     uint64_t file_size;
     struct eng_redo_tail_info info;
@@ -50,6 +57,7 @@ struct eng_redo_tail {
     struct io_codec *codec;
     struct eng_frame_list frames;
     uint8_t *window;
+    uint8_t *head;      /* the file's first REDO_LOG_START_OFFSET bytes, re-read */
     uint8_t *out;       /* mtrs waiting to become a frame */
     size_t out_len, out_cap;
     uint64_t out_lsn;   /* LSN of out[0] */
@@ -91,21 +99,48 @@ static int flush_out(struct eng_redo_tail *t, struct ibs_err *err)
     return rc;
 }
 
-/* Reads want bytes of the circular log starting at lsn into the window. */
-static int read_window(struct eng_redo_tail *t, uint64_t lsn, size_t want, struct ibs_err *err)
+/* Switches fd to buffered reads when the file system refuses O_DIRECT. */
+static int stop_direct(struct eng_redo_tail *t, struct ibs_err *err)
+{
+    int flags = fcntl(t->fd, F_GETFL);
+    if (flags < 0 || fcntl(t->fd, F_SETFL, flags & ~O_DIRECT) != 0)
+        return ibs_err_sys(err, IBS_E_IO, errno, "read %s", t->opts.log_path);
+    IBS_DEBUG("redo", "%s: O_DIRECT refused, reading through the page cache",
+              t->opts.log_path);
+    t->direct = false;
+    return 0;
+}
+
+/* Reads want bytes of the circular log starting at lsn; *data points to the
+ * first of them in the window. Direct reads start at the 4 KiB boundary below
+ * lsn's offset and end at one above; since the file size and the start of the
+ * log area are multiples of 4 KiB, the part after a wrap is aligned too. */
+static int read_window(struct eng_redo_tail *t, uint64_t lsn, size_t want, const uint8_t **data,
+                       struct ibs_err *err)
 {
     uint64_t off = redo_log_offset(&t->geom, lsn);
-    size_t first = want;
-    if (off + first > t->file_size)
-        first = (size_t)(t->file_size - off);
+    size_t head = t->direct ? (size_t)(off % DIRECT_ALIGN) : 0;
+    uint64_t start = off - head;
+    size_t total = head + want;
+    if (t->direct)
+        total = (total + DIRECT_ALIGN - 1) & ~(size_t)(DIRECT_ALIGN - 1);
+    size_t first = total;
+    if (start + first > t->file_size)
+        first = (size_t)(t->file_size - start);
     size_t done = 0;
-    while (done < want) {
-        uint64_t at = done < first ? off + done : REDO_LOG_START_OFFSET + (done - first);
-        size_t len = done < first ? first - done : want - done;
+    while (done < total) {
+        uint64_t at = done < first ? start + done : REDO_LOG_START_OFFSET + (done - first);
+        size_t len = done < first ? first - done : total - done;
         ssize_t got = pread(t->fd, t->window + done, len, (off_t)at);
         if (got < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EINVAL && t->direct) {
+                int rc = stop_direct(t, err);
+                if (rc)
+                    return rc;
+                return read_window(t, lsn, want, data, err);
+            }
             return ibs_err_sys(err, IBS_E_IO, errno, "read %s", t->opts.log_path);
         }
         if (got == 0)
@@ -113,6 +148,7 @@ static int read_window(struct eng_redo_tail *t, uint64_t lsn, size_t want, struc
                                t->opts.log_path);
         done += (size_t)got;
     }
+    *data = t->window + head;
     return 0;
 }
 
@@ -122,6 +158,8 @@ static int read_window(struct eng_redo_tail *t, uint64_t lsn, size_t want, struc
  * again. Dropping the cached pages makes the next read go to the file. */
 static void drop_cached(struct eng_redo_tail *t, uint64_t lsn, size_t want)
 {
+    if (t->direct)
+        return;
     uint64_t off = redo_log_offset(&t->geom, lsn) & ~(uint64_t)4095;
     uint64_t len = want + 4096;
     if (off + len > t->file_size) {
@@ -130,6 +168,37 @@ static void drop_cached(struct eng_redo_tail *t, uint64_t lsn, size_t want)
         off = REDO_LOG_START_OFFSET;
     }
     (void)posix_fadvise(t->fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+}
+
+/* Proves that a window read at lsn held no log from two or more laps later:
+ * such log has the same sequence bit as lsn's lap, so its mtrs would pass
+ * every check. The server never writes more than the capacity past its latest
+ * checkpoint; with a checkpoint read after the window at most one capacity
+ * past lsn, the window can hold at most the next lap's log, which the
+ * sequence bit and the CRC reject. After a longer stall (the process stopped,
+ * starved of CPU) the checkpoint is further on, and the copy fails. */
+static int check_not_lapped(struct eng_redo_tail *t, uint64_t lsn, struct ibs_err *err)
+{
+    struct redo_checkpoint ckpt;
+    ssize_t got;
+    do
+        got = pread(t->fd, t->head, REDO_LOG_START_OFFSET, 0);
+    while (got < 0 && errno == EINTR);
+    if (got != (ssize_t)REDO_LOG_START_OFFSET)
+        return ibs_err_sys(err, IBS_E_IO, got < 0 ? errno : EIO, "read %s", t->opts.log_path);
+    int rc = redo_log_find_checkpoint(t->head, REDO_LOG_START_OFFSET, t->info.first_lsn, &ckpt,
+                                      err);
+    if (rc)
+        return ibs_err_wrap(err, "%s", t->opts.log_path);
+    if (ckpt.checkpoint_lsn <= lsn + t->geom.capacity)
+        return 0;
+    return ibs_err_set(err, IBS_E_REDO,
+                       "the server overwrote redo log that was not copied yet (log capacity "
+                       "%.1f MB; server checkpoint at LSN %llu, copy at %llu): set a larger "
+                       "innodb_log_file_size, or lower --parallel or set a lower --throttle so "
+                       "the page copy leaves the redo copy more I/O and CPU",
+                       (double)t->geom.capacity / 1e6, (unsigned long long)ckpt.checkpoint_lsn,
+                       (unsigned long long)lsn);
 }
 
 static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
@@ -143,16 +212,18 @@ static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
     for (;;) {
         if (atomic_load(t->opts.cancel) && !atomic_load(&t->quit))
             return ibs_err_set(err, IBS_E_INTERRUPTED, "redo copy cancelled");
-        if (want > t->geom.capacity)
-            want = (size_t)t->geom.capacity;
-        if ((rc = read_window(t, lsn, want, err)) != 0)
+        /* Two blocks of slack: a direct read is rounded out to whole blocks. */
+        if (want > t->geom.capacity - 2 * DIRECT_ALIGN)
+            want = (size_t)(t->geom.capacity - 2 * DIRECT_ALIGN);
+        const uint8_t *window = NULL;
+        if ((rc = read_window(t, lsn, want, &window, err)) != 0)
             return rc;
         size_t pos = 0;
         bool need_more = false;
         const uint64_t durable = atomic_load(&t->durable_lsn);
         while (pos < want) {
             struct redo_mtr m;
-            enum redo_mtr_status st = redo_mtr_scan(&t->geom, t->window + pos, want - pos, lsn, &m);
+            enum redo_mtr_status st = redo_mtr_scan(&t->geom, window + pos, want - pos, lsn, &m);
             if (st == REDO_MTR_NEED_MORE) {
                 need_more = true;
                 break;
@@ -161,13 +232,15 @@ static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
                 break;
             if (t->out_len + m.len > t->out_cap && (rc = flush_out(t, err)) != 0)
                 return rc;
-            memcpy(t->out + t->out_len, t->window + pos, m.len);
+            memcpy(t->out + t->out_len, window + pos, m.len);
             /* The backup log never wraps: every end byte is that of lap 0 (§5.5). */
             t->out[t->out_len + redo_mtr_end_byte_offset(&m)] = 1;
             t->out_len += m.len;
             pos += m.len;
             lsn += m.len;
         }
+        if (pos > 0 && (rc = check_not_lapped(t, lsn - pos, err)) != 0)
+            return rc;
         atomic_store(&t->copied_lsn, lsn);
 
         uint64_t target = atomic_load(&t->target_lsn);
@@ -222,6 +295,7 @@ static void tail_free(struct eng_redo_tail *t)
     io_codec_free(t->codec);
     free(t->frames.refs);
     free(t->window);
+    free(t->head);
     free(t->out);
     free(t->frame);
     free(t);
@@ -229,12 +303,16 @@ static void tail_free(struct eng_redo_tail *t)
 
 static int read_start(struct eng_redo_tail *t, struct ibs_err *err)
 {
-    uint8_t head[REDO_LOG_START_OFFSET];
+    _Alignas(DIRECT_ALIGN) uint8_t head[REDO_LOG_START_OFFSET];
     struct redo_log_header hdr;
     struct redo_checkpoint ckpt;
     struct stat st;
+    int rc;
 
-    t->fd = open(t->opts.log_path, O_RDONLY | O_CLOEXEC);
+    t->fd = open(t->opts.log_path, O_RDONLY | O_CLOEXEC | O_DIRECT);
+    t->direct = t->fd >= 0;
+    if (t->fd < 0 && errno == EINVAL)
+        t->fd = open(t->opts.log_path, O_RDONLY | O_CLOEXEC);
     if (t->fd < 0)
         return ibs_err_sys(err, IBS_E_IO, errno,
                            "open %s (run ibstream as the server's OS user or a member of its "
@@ -242,10 +320,18 @@ static int read_start(struct eng_redo_tail *t, struct ibs_err *err)
                            t->opts.log_path);
     if (fstat(t->fd, &st) != 0)
         return ibs_err_sys(err, IBS_E_IO, errno, "stat %s", t->opts.log_path);
-    if (pread(t->fd, head, sizeof(head), 0) != (ssize_t)sizeof(head))
+    if (st.st_size % DIRECT_ALIGN != 0 && t->direct && (rc = stop_direct(t, err)) != 0)
+        return rc;
+    ssize_t got = pread(t->fd, head, sizeof(head), 0);
+    if (got < 0 && errno == EINVAL && t->direct) {
+        if ((rc = stop_direct(t, err)) != 0)
+            return rc;
+        got = pread(t->fd, head, sizeof(head), 0);
+    }
+    if (got != (ssize_t)sizeof(head))
         return ibs_err_set(err, IBS_E_REDO, "%s is too short to be a redo log",
                            t->opts.log_path);
-    int rc = redo_log_header_parse(head, sizeof(head), &hdr, err);
+    rc = redo_log_header_parse(head, sizeof(head), &hdr, err);
     if (!rc)
         rc = redo_log_find_checkpoint(head, sizeof(head), hdr.first_lsn, &ckpt, err);
     if (!rc)
@@ -283,10 +369,13 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
         goto fail;
     t->out_cap = t->opts.frame_bytes + MTR_MAX;
     t->frame_cap = eng_frame_bound(t->out_cap);
-    t->window = malloc(WINDOW_MAX);
+    if (posix_memalign((void **)&t->window, DIRECT_ALIGN, WINDOW_MAX + 2 * DIRECT_ALIGN) != 0)
+        t->window = NULL;
+    if (posix_memalign((void **)&t->head, DIRECT_ALIGN, REDO_LOG_START_OFFSET) != 0)
+        t->head = NULL;
     t->out = malloc(t->out_cap);
     t->frame = malloc(t->frame_cap);
-    if (!t->window || !t->out || !t->frame) {
+    if (!t->window || !t->head || !t->out || !t->frame) {
         rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
         goto fail;
     }
@@ -324,6 +413,14 @@ void eng_redo_tail_set_durable(struct eng_redo_tail *t, uint64_t lsn)
     uint64_t was = atomic_load(&t->durable_lsn);
     while (lsn > was && !atomic_compare_exchange_weak(&t->durable_lsn, &was, lsn))
         ;
+}
+
+int eng_redo_tail_failed(struct eng_redo_tail *t, struct ibs_err *err)
+{
+    if (!t || !atomic_load(&t->done) || !t->failure.code)
+        return 0;
+    *err = t->failure;
+    return err->code;
 }
 
 uint64_t eng_redo_tail_lsn(struct eng_redo_tail *t)

@@ -52,6 +52,11 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
  * first, the start checkpoint's end). Safe from any thread. */
 void eng_redo_tail_set_durable(struct eng_redo_tail *t, uint64_t lsn);
 
+/* The tailer's own failure (the log overwritten, unreadable, the store
+ * failing) once its thread has ended with one: returns its code and copies it
+ * to err; 0 while it runs or after it ended well. Safe from any thread. */
+int eng_redo_tail_failed(struct eng_redo_tail *t, struct ibs_err *err);
+
 /* LSN up to which the log has been copied (safe from any thread). */
 uint64_t eng_redo_tail_lsn(struct eng_redo_tail *t);
 
