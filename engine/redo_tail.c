@@ -15,6 +15,7 @@
 #include "engine/frame.h"
 #include "engine/pack.h"
 #include "io/codec.h"
+#include "io/queue.h"
 #include "redo/log.h"
 #include "redo/mtr.h"
 
@@ -26,6 +27,15 @@
 /* O_DIRECT reads are whole, aligned 4 KiB blocks: the log area starts at
  * 12288 and innodb_log_file_size is a multiple of 4 KiB. */
 #define DIRECT_ALIGN 4096u
+/* Buffers of copied mtrs: one being filled by the tailer, the others waiting
+ * for or being stored by the storer thread. */
+#define OUT_BUFFERS 3
+
+struct redo_chunk {
+    uint8_t *buf;
+    size_t len;
+    uint64_t lsn; /* of buf[0] */
+};
 
 struct eng_redo_tail {
     struct eng_redo_tail_opts opts;
@@ -52,18 +62,30 @@ struct eng_redo_tail {
     _Atomic uint64_t durable_lsn;
     struct timespec started;
 
-    /* Owned by the thread until it ends. */
+    /* Owned by the tailer thread until it ends. */
+    uint8_t *window;
+    uint8_t *head;          /* the file's first REDO_LOG_START_OFFSET bytes, re-read */
+    struct redo_chunk *cur; /* being filled */
+    uint8_t *out;           /* cur->buf: mtrs waiting to become a frame */
+    size_t out_len, out_cap;
+    uint64_t out_lsn;       /* LSN of out[0] */
+    struct ibs_err failure; /* set by the thread before done */
+
+    /* The storer thread compresses (and encrypts) chunks into frames and
+     * appends them to the packs, so the tailer only reads and validates: the
+     * two overlap. Owned by the storer until it ends. */
+    struct redo_chunk chunks[OUT_BUFFERS];
+    struct io_queue *ready; /* filled chunks, in LSN order */
+    struct io_queue *idle;  /* chunks to fill */
+    pthread_t storer;
+    bool storer_running;
     struct eng_pack_writer *packs;
     struct io_codec *codec;
     struct eng_frame_list frames;
-    uint8_t *window;
-    uint8_t *head;      /* the file's first REDO_LOG_START_OFFSET bytes, re-read */
-    uint8_t *out;       /* mtrs waiting to become a frame */
-    size_t out_len, out_cap;
-    uint64_t out_lsn;   /* LSN of out[0] */
     uint8_t *frame;
     size_t frame_cap;
-    struct ibs_err failure; /* set by the thread before done */
+    atomic_bool store_failed;
+    struct ibs_err store_failure; /* written before store_failed is set */
 };
 
 static double seconds_since(const struct timespec *t0)
@@ -73,13 +95,12 @@ static double seconds_since(const struct timespec *t0)
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int flush_out(struct eng_redo_tail *t, struct ibs_err *err)
+/* Stores one chunk as a redo frame (storer thread). */
+static int store_chunk(struct eng_redo_tail *t, const struct redo_chunk *c, struct ibs_err *err)
 {
-    if (t->out_len == 0)
-        return 0;
-    struct eng_frame_header h = {.kind = ENG_FRAME_REDO, .offset = t->out_lsn};
+    struct eng_frame_header h = {.kind = ENG_FRAME_REDO, .offset = c->lsn};
     size_t frame_len;
-    int rc = eng_crypt_frame_encode(t->codec, t->opts.key, &h, t->out, t->out_len, t->frame,
+    int rc = eng_crypt_frame_encode(t->codec, t->opts.key, &h, c->buf, c->len, t->frame,
                                     t->frame_cap, &frame_len, err);
     if (rc)
         return rc;
@@ -90,13 +111,51 @@ static int flush_out(struct eng_redo_tail *t, struct ibs_err *err)
     struct eng_frame_ref ref = {.pack = loc.pack,
                                 .pack_offset = loc.offset,
                                 .frame_len = (uint32_t)frame_len,
-                                .offset = t->out_lsn,
-                                .raw_len = (uint32_t)t->out_len,
+                                .offset = c->lsn,
+                                .raw_len = (uint32_t)c->len,
                                 .xxh3 = h.xxh3};
-    rc = eng_frame_list_add(&t->frames, &ref, err);
+    return eng_frame_list_add(&t->frames, &ref, err);
+}
+
+static void *storer_main(void *arg)
+{
+    struct eng_redo_tail *t = arg;
+    void *item;
+    while (io_queue_pop(t->ready, &item) == IO_QUEUE_OK) {
+        struct redo_chunk *c = item;
+        struct ibs_err err;
+        /* After a failure the chunks still go round, so the tailer never waits
+         * for a buffer that does not come back. */
+        if (!atomic_load(&t->store_failed) && store_chunk(t, c, &err) != 0) {
+            t->store_failure = err;
+            atomic_store(&t->store_failed, true);
+            atomic_store(t->opts.cancel, true);
+        }
+        io_queue_push(t->idle, c);
+    }
+    return NULL;
+}
+
+/* Hands the filled buffer to the storer and takes an empty one (tailer thread). */
+static int flush_out(struct eng_redo_tail *t, struct ibs_err *err)
+{
+    if (atomic_load(&t->store_failed)) {
+        *err = t->store_failure;
+        return err->code;
+    }
+    if (t->out_len == 0)
+        return 0;
+    t->cur->len = t->out_len;
+    t->cur->lsn = t->out_lsn;
+    void *next;
+    if (io_queue_push(t->ready, t->cur) != IO_QUEUE_OK ||
+        io_queue_pop(t->idle, &next) != IO_QUEUE_OK)
+        return ibs_err_set(err, IBS_E_INTERNAL, "redo storer stopped");
     t->out_lsn += t->out_len;
     t->out_len = 0;
-    return rc;
+    t->cur = next;
+    t->out = t->cur->buf;
+    return 0;
 }
 
 /* Switches fd to buffered reads when the file system refuses O_DIRECT. */
@@ -201,10 +260,51 @@ static int check_not_lapped(struct eng_redo_tail *t, uint64_t lsn, struct ibs_er
                        (unsigned long long)lsn);
 }
 
+/* Copies the complete mtrs of [lsn, durable) that one window read holds
+ * (at most WINDOW_MAX bytes) into the out buffers; *lsn advances past them.
+ * Copies nothing when the log there does not parse yet: an mtr crossing
+ * durable, or, read through the page cache, a stale block. */
+static int copy_window(struct eng_redo_tail *t, uint64_t *lsn, uint64_t durable, size_t *copied,
+                       struct ibs_err *err)
+{
+    uint64_t want = durable - *lsn;
+    if (want > WINDOW_MAX)
+        want = WINDOW_MAX;
+    /* Two blocks of slack: a direct read is rounded out to whole blocks. */
+    if (want > t->geom.capacity - 2 * DIRECT_ALIGN)
+        want = t->geom.capacity - 2 * DIRECT_ALIGN;
+    const uint8_t *window = NULL;
+    int rc = read_window(t, *lsn, (size_t)want, &window, err);
+    if (rc)
+        return rc;
+    size_t pos = 0;
+    while (pos < want) {
+        struct redo_mtr m;
+        enum redo_mtr_status st =
+            redo_mtr_scan(&t->geom, window + pos, (size_t)want - pos, *lsn + pos, &m);
+        if (st != REDO_MTR_OK)
+            break;
+        if (t->out_len + m.len > t->out_cap && (rc = flush_out(t, err)) != 0)
+            return rc;
+        memcpy(t->out + t->out_len, window + pos, m.len);
+        /* The backup log never wraps: every end byte is that of lap 0 (§5.5). */
+        t->out[t->out_len + redo_mtr_end_byte_offset(&m)] = 1;
+        t->out_len += m.len;
+        pos += m.len;
+    }
+    if (pos > 0 && (rc = check_not_lapped(t, *lsn, err)) != 0)
+        return rc;
+    *lsn += pos;
+    *copied = pos;
+    return 0;
+}
+
+/* Reads only what the server has made durable (the monitor passes on
+ * Innodb_lsn_flushed): past it there is nothing the tailer may copy, so
+ * reading it would only load the disk the server writes to. */
 static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
 {
     uint64_t lsn = t->info.checkpoint_lsn;
-    size_t want = WINDOW_MIN;
     struct timespec last_flush;
     int rc;
 
@@ -212,39 +312,15 @@ static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
     for (;;) {
         if (atomic_load(t->opts.cancel) && !atomic_load(&t->quit))
             return ibs_err_set(err, IBS_E_INTERRUPTED, "redo copy cancelled");
-        /* Two blocks of slack: a direct read is rounded out to whole blocks. */
-        if (want > t->geom.capacity - 2 * DIRECT_ALIGN)
-            want = (size_t)(t->geom.capacity - 2 * DIRECT_ALIGN);
-        const uint8_t *window = NULL;
-        if ((rc = read_window(t, lsn, want, &window, err)) != 0)
-            return rc;
-        size_t pos = 0;
-        bool need_more = false;
         const uint64_t durable = atomic_load(&t->durable_lsn);
-        while (pos < want) {
-            struct redo_mtr m;
-            enum redo_mtr_status st = redo_mtr_scan(&t->geom, window + pos, want - pos, lsn, &m);
-            if (st == REDO_MTR_NEED_MORE) {
-                need_more = true;
-                break;
-            }
-            if (st != REDO_MTR_OK || lsn + m.len > durable)
-                break;
-            if (t->out_len + m.len > t->out_cap && (rc = flush_out(t, err)) != 0)
+        const uint64_t target = atomic_load(&t->target_lsn);
+        const bool finishing = atomic_load(&t->quit);
+        size_t copied = 0;
+        if (durable > lsn) {
+            if ((rc = copy_window(t, &lsn, durable, &copied, err)) != 0)
                 return rc;
-            memcpy(t->out + t->out_len, window + pos, m.len);
-            /* The backup log never wraps: every end byte is that of lap 0 (§5.5). */
-            t->out[t->out_len + redo_mtr_end_byte_offset(&m)] = 1;
-            t->out_len += m.len;
-            pos += m.len;
-            lsn += m.len;
+            atomic_store(&t->copied_lsn, lsn);
         }
-        if (pos > 0 && (rc = check_not_lapped(t, lsn - pos, err)) != 0)
-            return rc;
-        atomic_store(&t->copied_lsn, lsn);
-
-        uint64_t target = atomic_load(&t->target_lsn);
-        bool finishing = atomic_load(&t->quit);
         if (t->out_len >= t->opts.frame_bytes || (finishing && lsn >= target)) {
             if ((rc = flush_out(t, err)) != 0)
                 return rc;
@@ -252,23 +328,17 @@ static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
         }
         if (finishing && (lsn >= target || target == 0))
             return 0;
-        if (pos == 0 && atomic_load(&t->durable_lsn) > lsn)
-            drop_cached(t, lsn, want);
-        if (pos == 0 || (pos < want / 2 && !need_more)) {
+        if (copied == 0) {
+            if (durable > lsn)
+                drop_cached(t, lsn, WINDOW_MIN);
             /* Caught up: store what waits after a while, then poll again. */
             if (t->out_len > 0 && seconds_since(&last_flush) * 1e9 > IDLE_FLUSH_NS) {
                 if ((rc = flush_out(t, err)) != 0)
                     return rc;
                 clock_gettime(CLOCK_MONOTONIC, &last_flush);
             }
-            if (pos == 0 && need_more && want < WINDOW_MAX)
-                want *= 2; /* one mtr larger than the window */
-            else if (pos == 0) {
-                struct timespec pause = {0, (long)t->opts.poll_us * 1000L};
-                nanosleep(&pause, NULL);
-            }
-        } else if (want < WINDOW_MAX) {
-            want *= 2; /* the log is busy: read in larger chunks */
+            struct timespec pause = {0, (long)t->opts.poll_us * 1000L};
+            nanosleep(&pause, NULL);
         }
     }
 }
@@ -287,16 +357,30 @@ static void *tail_main(void *arg)
     return NULL;
 }
 
+/* Lets the storer store what is queued and end (after the tailer ended). */
+static void stop_storer(struct eng_redo_tail *t)
+{
+    if (t->storer_running) {
+        io_queue_close(t->ready);
+        pthread_join(t->storer, NULL);
+        t->storer_running = false;
+    }
+}
+
 static void tail_free(struct eng_redo_tail *t)
 {
     if (t->fd >= 0)
         close(t->fd);
+    stop_storer(t);
     eng_pack_writer_abort(t->packs);
     io_codec_free(t->codec);
-    free(t->frames.refs);
+    eng_frame_list_free(&t->frames);
     free(t->window);
     free(t->head);
-    free(t->out);
+    for (int i = 0; i < OUT_BUFFERS; i++)
+        free(t->chunks[i].buf);
+    io_queue_free(t->ready);
+    io_queue_free(t->idle);
     free(t->frame);
     free(t);
 }
@@ -373,12 +457,22 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
         t->window = NULL;
     if (posix_memalign((void **)&t->head, DIRECT_ALIGN, REDO_LOG_START_OFFSET) != 0)
         t->head = NULL;
-    t->out = malloc(t->out_cap);
     t->frame = malloc(t->frame_cap);
-    if (!t->window || !t->head || !t->out || !t->frame) {
+    bool buffers = t->window && t->head && t->frame;
+    for (int i = 0; i < OUT_BUFFERS; i++)
+        buffers = (t->chunks[i].buf = malloc(t->out_cap)) != NULL && buffers;
+    if (!buffers) {
         rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
         goto fail;
     }
+    if (!(t->ready = io_queue_new(OUT_BUFFERS, err)) || !(t->idle = io_queue_new(OUT_BUFFERS, err))) {
+        rc = err->code;
+        goto fail;
+    }
+    t->cur = &t->chunks[0];
+    t->out = t->cur->buf;
+    for (int i = 1; i < OUT_BUFFERS; i++)
+        io_queue_push(t->idle, &t->chunks[i]);
     if (!(t->codec = io_codec_new(opts->compress_level, err))) {
         rc = err->code;
         goto fail;
@@ -394,7 +488,13 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
     atomic_init(&t->quit, false);
     atomic_init(&t->done, false);
     ibs_err_clear(&t->failure);
+    atomic_init(&t->store_failed, false);
     clock_gettime(CLOCK_MONOTONIC, &t->started);
+    if (pthread_create(&t->storer, NULL, storer_main, t) != 0) {
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "cannot start the redo storer thread");
+        goto fail;
+    }
+    t->storer_running = true;
     if (pthread_create(&t->thread, NULL, tail_main, t) != 0) {
         rc = ibs_err_set(err, IBS_E_INTERNAL, "cannot start the redo tailer thread");
         goto fail;
@@ -417,6 +517,10 @@ void eng_redo_tail_set_durable(struct eng_redo_tail *t, uint64_t lsn)
 
 int eng_redo_tail_failed(struct eng_redo_tail *t, struct ibs_err *err)
 {
+    if (t && atomic_load(&t->store_failed)) {
+        *err = t->store_failure;
+        return err->code;
+    }
     if (!t || !atomic_load(&t->done) || !t->failure.code)
         return 0;
     *err = t->failure;
@@ -477,8 +581,9 @@ int eng_redo_tail_finish(struct eng_redo_tail *t, uint64_t target_lsn, unsigned 
         return rc;
     }
     stop_thread(t);
-    if (t->failure.code) {
-        *err = t->failure;
+    stop_storer(t);
+    if (t->failure.code || atomic_load(&t->store_failed)) {
+        *err = atomic_load(&t->store_failed) ? t->store_failure : t->failure;
         rc = err->code;
         tail_free(t);
         return rc;
