@@ -181,10 +181,18 @@ struct skip_ctx {
     size_t k;
 };
 
-/* Prepare callback: a page a newer member stores needs none of member k's log. */
+/* Prepare callback: a page a newer member stores needs none of member k's log.
+ * Pages 0 are always brought up to date: the next member's prepare finds
+ * each tablespace by the space id and flags on its page 0, and a file whose
+ * page 0 came only from the log (a table created during the full backup)
+ * would otherwise keep a page 0 of zeros until the member that stores it, so
+ * the log of every member in between would be ignored for the whole
+ * tablespace. */
 static bool skip_superseded(void *ctx, uint32_t space_id, uint32_t page_no)
 {
     struct skip_ctx *c = ctx;
+    if (page_no == 0)
+        return false;
     for (size_t i = 0; i < c->r->m.file_count; i++) {
         const struct file_layers *fl = &c->r->layers[i];
         if (!fl->owner || fl->f->space_id != space_id || fl->f->kind == ENG_MFILE_OTHER)
