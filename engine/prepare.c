@@ -42,7 +42,15 @@ struct preparer {
     int prescan_rc;
     struct ibs_err prescan_err;
     struct eng_prepare_result prescan_res;
+    double batch_start; /* when the collection of the current batch began */
 };
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 /* ---- metadata files ---- */
 
@@ -244,6 +252,8 @@ out:
 
 static int apply_batch(struct preparer *p, struct ibs_err *err)
 {
+    double t0 = now_s();
+    size_t mem = redo_recv_mem_used(p->recv);
     int rc = prescan_finish(p, err);
     if (rc)
         return rc;
@@ -259,10 +269,17 @@ static int apply_batch(struct preparer *p, struct ibs_err *err)
                            .pages = pages,
                            .n_pages = n,
                            .threads = p->threads};
+    double t1 = now_s();
     if ((rc = prep_apply_batch(&b, p->res, err)) != 0)
         return rc;
     redo_recv_clear_pages(p->recv);
     p->res->batches++;
+    double t2 = now_s();
+    IBS_DEBUG("prepare",
+              "batch %u: %zu pages, %zu MiB of records collected in %.2f s, the pre-scan awaited "
+              "and pages sorted in %.2f s, applied in %.2f s",
+              p->res->batches, n, mem >> 20, t0 - p->batch_start, t1 - t0, t2 - t1);
+    p->batch_start = t2;
     return 0;
 }
 
@@ -518,6 +535,7 @@ apply:
         goto out;
     if ((rc = prescan_start(&p, err)) != 0)
         goto out;
+    p.batch_start = now_s();
     rc = parse_log(&p, opts->intermediate ? NULL : &cp, err);
     if (p.prescan) {
         /* The log was read to its end or failed before the last batch: the

@@ -87,7 +87,7 @@ static int apply_one(struct worker *w, const struct redo_recv_page *pg, struct i
     }
     /* A later batch initialises or frees this page: these records are moot. */
     if (b->inits && pg->tail &&
-        prep_inits_last(b->inits, pg->space_id, pg->page_no) >= pg->tail->end_lsn) {
+        prep_inits_last(b->inits, pg->space_id, pg->page_no) >= pg->end_lsn) {
         res->pages_skipped++;
         return 0;
     }

@@ -8,25 +8,27 @@
 #include "redo/fsp.h"
 #include "redo/page.h"
 
+/* Record LSNs in messages are those of their mini-transaction (rec->lsn, as
+ * redo_rec_iter_resume() was given it). */
 static int bad_record(struct ibs_err *err, const struct redo_recv_page *pg,
-                      const struct redo_recv_rec *rec, const char *why)
+                      const struct redo_rec *rec, const char *why)
 {
     return ibs_err_set(err, IBS_E_REDO, "redo: %s at LSN %llu for page %u:%u: %s",
-                       redo_rec_type_name((enum redo_rec_type)rec->type),
-                       (unsigned long long)rec->start_lsn, pg->space_id, pg->page_no, why);
+                       redo_rec_type_name(rec->type), (unsigned long long)rec->lsn, pg->space_id,
+                       pg->page_no, why);
 }
 
 static int corrupted(struct ibs_err *err, const struct redo_recv_page *pg,
-                     const struct redo_recv_rec *rec, const char *why)
+                     const struct redo_rec *rec, const char *why)
 {
     return ibs_err_set(err, IBS_E_INTEGRITY,
                        "redo: not applying %s of the mini-transaction at LSN %llu to page "
                        "%u:%u due to corruption: %s",
-                       redo_ext_type_name(rec->subtype), (unsigned long long)rec->start_lsn,
-                       pg->space_id, pg->page_no, why);
+                       redo_ext_type_name(rec->subtype), (unsigned long long)rec->lsn, pg->space_id,
+                       pg->page_no, why);
 }
 
-static int apply_extended(const struct redo_recv_page *pg, const struct redo_recv_rec *rec,
+static int apply_extended(const struct redo_recv_page *pg, const struct redo_rec *rec,
                           uint8_t *page, size_t ps, uint32_t fsp_flags, struct ibs_err *err)
 {
     const char *why = NULL;
@@ -64,9 +66,8 @@ static int apply_extended(const struct redo_recv_page *pg, const struct redo_rec
 }
 
 /* Applies one record; *applied tells whether the page changed. */
-static int apply_record(const struct redo_recv_page *pg, const struct redo_recv_rec *rec,
-                        uint8_t *page, size_t ps, uint32_t fsp_flags, bool *applied,
-                        struct ibs_err *err)
+static int apply_record(const struct redo_recv_page *pg, const struct redo_rec *rec, uint8_t *page,
+                        size_t ps, uint32_t fsp_flags, bool *applied, struct ibs_err *err)
 {
     switch (rec->type) {
     case REDO_FREE_PAGE:
@@ -112,6 +113,25 @@ static int apply_record(const struct redo_recv_page *pg, const struct redo_recv_
     return 0;
 }
 
+/* Decodes the records of run (checked when they were collected) and applies them. */
+static int apply_run(const struct redo_recv_page *pg, const struct redo_recv_run *run,
+                     uint8_t *page, size_t ps, uint32_t fsp_flags, bool *applied,
+                     struct ibs_err *err)
+{
+    struct redo_rec_iter it;
+    struct redo_rec rec;
+    redo_rec_iter_resume(&it, run->recs, run->len, pg->space_id, pg->page_no, run->last_offset,
+                         run->start_lsn);
+    while (redo_rec_iter_more(&it)) {
+        int rc = redo_rec_next(&it, &rec, err);
+        if (!rc)
+            rc = apply_record(pg, &rec, page, ps, fsp_flags, applied, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int redo_apply_page(const struct redo_recv_page *pg, uint8_t *page, size_t physical_size,
                     uint32_t fsp_flags, struct redo_apply_result *res, struct ibs_err *err)
 {
@@ -133,18 +153,18 @@ int redo_apply_page(const struct redo_recv_page *pg, uint8_t *page, size_t physi
         page_lsn = redo_page_get_lsn(page);
     }
 
-    for (const struct redo_recv_rec *rec = pg->head; rec;) {
-        const uint64_t start = rec->start_lsn, end = rec->end_lsn;
+    for (const struct redo_recv_run *run = pg->head; run;) {
+        const uint64_t start = run->start_lsn, end = start + run->mtr_len;
         /* The page already holds every mtr that started before its LSN. */
         if (start < page_lsn) {
-            while (rec && rec->start_lsn == start)
-                rec = rec->next;
+            while (run && run->start_lsn == start)
+                run = run->next;
             res->skipped++;
             continue;
         }
         bool applied = false;
-        for (; rec && rec->start_lsn == start; rec = rec->next) {
-            int rc = apply_record(pg, rec, page, ps, fsp_flags, &applied, err);
+        for (; run && run->start_lsn == start; run = run->next) {
+            int rc = apply_run(pg, run, page, ps, fsp_flags, &applied, err);
             if (rc)
                 return rc;
         }

@@ -45,7 +45,7 @@ int redo_apply_page(const struct redo_recv_page *pg, uint8_t *page, size_t physi
 const char *redo_apply_page_create(uint8_t *page, size_t ps, bool compact);
 const char *redo_apply_undo_init(uint8_t *page, size_t ps);
 const char *redo_apply_undo_append(uint8_t *page, size_t ps, const uint8_t *data, size_t len);
-const char *redo_apply_insert(uint8_t *page, size_t ps, const struct redo_recv_rec *rec);
-const char *redo_apply_delete(uint8_t *page, size_t ps, const struct redo_recv_rec *rec);
+const char *redo_apply_insert(uint8_t *page, size_t ps, const struct redo_rec *rec);
+const char *redo_apply_delete(uint8_t *page, size_t ps, const struct redo_rec *rec);
 
 #endif

@@ -304,7 +304,7 @@ static uint32_t old_data_size(const struct ipage *pg, uint32_t rec)
     return rd2(pg, rec - REC_N_OLD_EXTRA_BYTES - 2 * n) & 0x3fff;
 }
 
-static const char *insert_dynamic(struct ipage *pg, const struct redo_recv_rec *r, bool reuse,
+static const char *insert_dynamic(struct ipage *pg, const struct redo_rec *r, bool reuse,
                                   uint32_t heap_top, uint32_t n_slots)
 {
     const uint32_t hdr_l = r->enc_hdr >> 3;
@@ -388,7 +388,7 @@ static const char *insert_dynamic(struct ipage *pg, const struct redo_recv_rec *
     return NULL;
 }
 
-static const char *insert_redundant(struct ipage *pg, const struct redo_recv_rec *r, bool reuse,
+static const char *insert_redundant(struct ipage *pg, const struct redo_rec *r, bool reuse,
                                     uint32_t heap_top, uint32_t n_slots)
 {
     uint8_t hdr[REC_N_OLD_EXTRA_BYTES + 2 * 1024];
@@ -482,7 +482,7 @@ static const char *insert_redundant(struct ipage *pg, const struct redo_recv_rec
     return NULL;
 }
 
-const char *redo_apply_insert(uint8_t *page, size_t ps, const struct redo_recv_rec *rec)
+const char *redo_apply_insert(uint8_t *page, size_t ps, const struct redo_rec *rec)
 {
     struct ipage pg;
     uint32_t heap_top, n_slots;
@@ -524,7 +524,7 @@ static void mem_free(struct ipage *pg, uint32_t rec, uint32_t data_size, uint32_
     }
 }
 
-const char *redo_apply_delete(uint8_t *page, size_t ps, const struct redo_recv_rec *r)
+const char *redo_apply_delete(uint8_t *page, size_t ps, const struct redo_rec *r)
 {
     struct ipage pg;
     uint32_t heap_top, n_slots;

@@ -132,6 +132,7 @@ enum redo_ext_type {
 /* "No same-page record may follow" (after FREE_PAGE and TRIM_PAGES). */
 #define REDO_OFFSET_NONE 1
 
+/* redo_rec_next() assigns every field one by one: a new field must be set there. */
 struct redo_rec {
     enum redo_rec_type type;
     bool same_page;     /* page record without its own page id */
@@ -179,6 +180,15 @@ struct redo_rec_iter {
  * IBS_E_REDO "encrypted redo log is not supported yet". */
 int redo_rec_iter_init(struct redo_rec_iter *it, const struct redo_mtr *mtr, const uint8_t *buf,
                        enum redo_log_format format, uint32_t page_size, struct ibs_err *err);
+
+/* Continues decoding page records kept apart from their mtr (redo/recv.c
+ * stores the records of one page as the log has them): len bytes at buf, the
+ * first one for page space_id:page_no with the "current offset" last_offset
+ * (§2.4), same-page records included. lsn is the record's mini-transaction, for
+ * messages. Records are checked against the largest page size: they were
+ * checked against the instance's when they were collected, and decode the same. */
+void redo_rec_iter_resume(struct redo_rec_iter *it, const uint8_t *buf, size_t len,
+                          uint32_t space_id, uint32_t page_no, uint32_t last_offset, uint64_t lsn);
 
 /* True while records remain. */
 static inline bool redo_rec_iter_more(const struct redo_rec_iter *it)

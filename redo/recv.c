@@ -1,6 +1,6 @@
 /* The redo record collector: page records per page in LSN order, file events,
  * page-0 size and flags. Records live in an arena that is emptied per batch
- * and kept for the next one. */
+ * and kept for the next one, as runs of log bytes (struct redo_recv_run). */
 #include "redo/recv.h"
 
 #include <stdlib.h>
@@ -16,16 +16,24 @@
  * of prepare's time in the kernel. */
 #define ARENA_CHUNK (2u << 20)
 
+/* Allocations are rounded to this; a run's header has 8-byte fields. */
+#define ARENA_ALIGN 8
+
 struct arena_chunk {
     struct arena_chunk *next;
     size_t used, size;
     _Alignas(16) uint8_t mem[];
 };
 
+/* An empty slot of the page table: space ids from 0xFFFFFFF0 on are never
+ * logged (the decoder refuses them). */
+#define SLOT_EMPTY 0xFFFFFFFFu
+
 struct redo_recv {
     uint32_t page_size;
-    /* Open addressing: slots hold page pointers, key (space_id, page_no). */
-    struct redo_recv_page **slots;
+    /* Open addressing on (space_id, page_no), the pages in the slots: adding
+     * a record reads and writes one cache line of the table. */
+    struct redo_recv_page *slots;
     size_t n_slots, n_pages; /* n_pages: entries in the table */
     size_t n_live;           /* pages with records */
     struct arena_chunk *arena; /* chunks of this batch, newest first */
@@ -60,9 +68,14 @@ static struct arena_chunk *chunk_new(size_t payload)
     return c;
 }
 
+static size_t arena_round(size_t size)
+{
+    return (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
 static void *arena_alloc(struct redo_recv *r, size_t size)
 {
-    size = (size + 15) & ~(size_t)15;
+    size = arena_round(size);
     struct arena_chunk *c = r->arena;
     if (!c || c->size - c->used < size) {
         if (size <= CHUNK_PAYLOAD && r->spare) {
@@ -81,6 +94,18 @@ static void *arena_alloc(struct redo_recv *r, size_t size)
     void *p = c->mem + c->used;
     c->used += size;
     return p;
+}
+
+/* Grows the newest allocation, p of old_size bytes, to new_size in place if
+ * it is the last one in the current chunk and the chunk has room. */
+static bool arena_extend(struct redo_recv *r, void *p, size_t old_size, size_t new_size)
+{
+    struct arena_chunk *c = r->arena;
+    size_t at = (size_t)((uint8_t *)p - c->mem);
+    if (at + arena_round(old_size) != c->used || at + arena_round(new_size) > c->size)
+        return false;
+    c->used = at + arena_round(new_size);
+    return true;
 }
 
 static void chunks_free(struct arena_chunk *c)
@@ -110,38 +135,44 @@ static void arena_reset(struct redo_recv *r)
     r->arena_bytes = 0;
 }
 
-static size_t page_hash(uint32_t space_id, uint32_t page_no, size_t n_slots)
+/* The slot of page space_id:page_no, or the empty slot where it would go. */
+static struct redo_recv_page *slot_of(const struct redo_recv *r, uint32_t space_id,
+                                      uint32_t page_no)
 {
-    uint64_t k = ((uint64_t)space_id << 32 | page_no) * 0x9E3779B97F4A7C15ull;
-    return (size_t)(k >> 32) & (n_slots - 1);
-}
-
-static struct redo_recv_page **slot_of(const struct redo_recv *r, uint32_t space_id,
-                                       uint32_t page_no)
-{
-    size_t i = page_hash(space_id, page_no, r->n_slots);
+    uint64_t key = (uint64_t)space_id << 32 | page_no;
+    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (r->n_slots - 1);
     for (;;) {
-        struct redo_recv_page *p = r->slots[i];
-        if (!p || (p->space_id == space_id && p->page_no == page_no))
-            return &r->slots[i];
+        struct redo_recv_page *p = &r->slots[i];
+        if (p->space_id == SLOT_EMPTY || (p->space_id == space_id && p->page_no == page_no))
+            return p;
         i = (i + 1) & (r->n_slots - 1);
     }
+}
+
+static struct redo_recv_page *slots_new(size_t n)
+{
+    struct redo_recv_page *slots =
+        aligned_alloc(_Alignof(struct redo_recv_page), n * sizeof(*slots));
+    if (slots)
+        for (size_t i = 0; i < n; i++)
+            slots[i].space_id = SLOT_EMPTY;
+    return slots;
 }
 
 static int grow_slots(struct redo_recv *r, struct ibs_err *err)
 {
     size_t n = r->n_slots * 2;
-    struct redo_recv_page **old = r->slots;
+    struct redo_recv_page *old = r->slots;
     size_t old_n = r->n_slots;
-    r->slots = calloc(n, sizeof(*r->slots));
+    r->slots = slots_new(n);
     if (!r->slots) {
         r->slots = old;
         return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for the page table");
     }
     r->n_slots = n;
     for (size_t i = 0; i < old_n; i++)
-        if (old[i])
-            *slot_of(r, old[i]->space_id, old[i]->page_no) = old[i];
+        if (old[i].space_id != SLOT_EMPTY)
+            *slot_of(r, old[i].space_id, old[i].page_no) = old[i];
     free(old);
     return 0;
 }
@@ -155,7 +186,7 @@ struct redo_recv *redo_recv_new(uint32_t page_size, struct ibs_err *err)
     struct redo_recv *r = calloc(1, sizeof(*r));
     if (r) {
         r->n_slots = 1024;
-        r->slots = calloc(r->n_slots, sizeof(*r->slots));
+        r->slots = slots_new(r->n_slots);
     }
     if (!r || !r->slots) {
         free(r);
@@ -196,14 +227,15 @@ size_t redo_recv_page_count(const struct redo_recv *r)
 const struct redo_recv_page *redo_recv_page_find(const struct redo_recv *r, uint32_t space_id,
                                                  uint32_t page_no)
 {
-    struct redo_recv_page *p = *slot_of(r, space_id, page_no);
-    return p && p->head ? p : NULL;
+    const struct redo_recv_page *p = slot_of(r, space_id, page_no);
+    return p->space_id != SLOT_EMPTY && p->head ? p : NULL;
 }
 
 void redo_recv_clear_pages(struct redo_recv *r)
 {
     arena_reset(r);
-    memset(r->slots, 0, r->n_slots * sizeof(*r->slots));
+    for (size_t i = 0; i < r->n_slots; i++)
+        r->slots[i].space_id = SLOT_EMPTY;
     r->n_pages = 0;
     r->n_live = 0;
     free(r->sorted);
@@ -241,8 +273,8 @@ int redo_recv_pages(struct redo_recv *r, struct redo_recv_page *const **pages, s
     if (!r->sorted)
         return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory sorting %zu pages", r->n_live);
     for (size_t i = 0; i < r->n_slots; i++)
-        if (r->slots[i] && r->slots[i]->head)
-            r->sorted[r->n_sorted++] = r->slots[i];
+        if (r->slots[i].space_id != SLOT_EMPTY && r->slots[i].head)
+            r->sorted[r->n_sorted++] = &r->slots[i];
     qsort(r->sorted, r->n_sorted, sizeof(*r->sorted), cmp_page);
     *pages = r->sorted;
     *n = r->n_sorted;
@@ -333,26 +365,22 @@ static int file_record(struct redo_recv *r, const struct redo_rec *rec, const st
     }
 }
 
+/* The page's slot, made if new. Adding a page can move every page: a pointer
+ * from before is stale. */
 static struct redo_recv_page *get_page(struct redo_recv *r, uint32_t space_id, uint32_t page_no,
                                        struct ibs_err *err)
 {
-    struct redo_recv_page **slot = slot_of(r, space_id, page_no);
-    if (*slot)
-        return *slot;
+    struct redo_recv_page *p = slot_of(r, space_id, page_no);
+    if (p->space_id != SLOT_EMPTY)
+        return p;
     if ((r->n_pages + 1) * 2 > r->n_slots) {
         if (grow_slots(r, err))
             return NULL;
-        slot = slot_of(r, space_id, page_no);
-    }
-    struct redo_recv_page *p = arena_alloc(r, sizeof(*p));
-    if (!p) {
-        ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for page %u:%u", space_id, page_no);
-        return NULL;
+        p = slot_of(r, space_id, page_no);
     }
     memset(p, 0, sizeof(*p));
     p->space_id = space_id;
     p->page_no = page_no;
-    *slot = p;
     r->n_pages++;
     return p;
 }
@@ -362,10 +390,10 @@ static struct redo_recv_page *get_page(struct redo_recv *r, uint32_t space_id, u
 static void trim_space(struct redo_recv *r, uint32_t space_id, uint64_t start_lsn)
 {
     for (size_t i = 0; i < r->n_slots; i++) {
-        struct redo_recv_page *p = r->slots[i];
-        if (!p || p->space_id != space_id)
+        struct redo_recv_page *p = &r->slots[i];
+        if (p->space_id != space_id)
             continue;
-        struct redo_recv_rec **link = &p->head;
+        struct redo_recv_run **link = &p->head;
         bool had = p->head != NULL;
         p->tail = NULL;
         p->n_recs = 0;
@@ -375,7 +403,7 @@ static void trim_space(struct redo_recv *r, uint32_t space_id, uint64_t start_ls
                 continue;
             }
             p->tail = *link;
-            p->n_recs++;
+            p->n_recs += (*link)->n_recs;
             link = &(*link)->next;
         }
         if (!p->head) {
@@ -410,19 +438,35 @@ static int note_page0(struct redo_recv *r, const struct redo_rec *rec, struct ib
     return 0;
 }
 
+/* Where the records of the mtr being added go: the run that took its last
+ * stored record, which a same-page record (or another record for that page
+ * right after it) extends. */
+struct mtr_cursor {
+    struct redo_recv_page *page;
+    struct redo_recv_run *run;
+};
+
+/* Stores rec, a page record of mtr decoded with the "current offset"
+ * last_offset, as log bytes in a run of its page. */
 static int page_record(struct redo_recv *r, const struct redo_rec *rec, const struct redo_mtr *mtr,
-                       struct ibs_err *err)
+                       uint32_t last_offset, struct mtr_cursor *cur, struct ibs_err *err)
 {
     if (rec->type == REDO_EXTENDED && rec->subtype == REDO_EXT_TRIM_PAGES) {
         trim_space(r, rec->space_id, mtr->lsn);
+        cur->run = NULL;
         return add_event(r, rec, REDO_FILE_OP_TRUNCATE, mtr, err);
     }
     int rc = note_page0(r, rec, err);
     if (rc)
         return rc;
-    struct redo_recv_page *p = get_page(r, rec->space_id, rec->page_no, err);
-    if (!p)
-        return IBS_E_INTERNAL;
+    struct redo_recv_page *p = cur->page;
+    if (!cur->run || p->space_id != rec->space_id || p->page_no != rec->page_no) {
+        p = get_page(r, rec->space_id, rec->page_no, err);
+        if (!p)
+            return IBS_E_INTERNAL;
+        cur->page = p;
+        cur->run = NULL;
+    }
     if (rec->type == REDO_INIT_PAGE || rec->type == REDO_FREE_PAGE) {
         /* Everything before, even earlier in this mtr, is obsolete (will_not_read()). */
         r->n_live -= p->head != NULL;
@@ -430,37 +474,38 @@ static int page_record(struct redo_recv *r, const struct redo_rec *rec, const st
         p->n_recs = 0;
         p->init = true;
         p->init_lsn = mtr->lsn;
+        cur->run = NULL;
     }
-    struct redo_recv_rec *s = arena_alloc(r, sizeof(*s) + rec->data_len);
-    if (!s)
+    struct redo_recv_run *run = cur->run;
+    if (run && p->tail == run &&
+        arena_extend(r, run, sizeof(*run) + run->len, sizeof(*run) + run->len + rec->rec_len)) {
+        memcpy(run->recs + run->len, rec->rec, rec->rec_len);
+        run->len += rec->rec_len;
+        run->n_recs++;
+        p->n_recs++;
+        return 0;
+    }
+    run = arena_alloc(r, sizeof(*run) + rec->rec_len);
+    if (!run)
         return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for page %u:%u", rec->space_id,
                            rec->page_no);
-    s->next = NULL;
-    s->start_lsn = mtr->lsn;
-    s->end_lsn = mtr->lsn + mtr->len;
-    s->type = (uint8_t)rec->type;
-    s->subtype = rec->subtype;
-    s->offset = rec->offset;
-    s->len = rec->len;
-    s->src = rec->src;
-    s->prev = rec->prev;
-    s->shift = rec->shift;
-    s->enc_hdr = rec->enc_hdr;
-    s->hdr_c = rec->hdr_c;
-    s->data_c = rec->data_c;
-    s->hdr_size = rec->hdr_size;
-    s->data_size = rec->data_size;
-    s->data_len = rec->data_len;
-    if (rec->data_len)
-        memcpy(s->data, rec->data, rec->data_len);
+    run->next = NULL;
+    run->start_lsn = mtr->lsn;
+    run->mtr_len = mtr->len;
+    run->len = rec->rec_len;
+    run->last_offset = last_offset;
+    run->n_recs = 1;
+    memcpy(run->recs, rec->rec, rec->rec_len);
     if (p->tail) {
-        p->tail->next = s;
+        p->tail->next = run;
     } else {
-        p->head = s;
+        p->head = run;
         r->n_live++;
     }
-    p->tail = s;
+    p->tail = run;
+    p->end_lsn = mtr->lsn + mtr->len;
     p->n_recs++;
+    cur->run = run;
     return 0;
 }
 
@@ -469,16 +514,20 @@ int redo_recv_add_mtr(struct redo_recv *r, const uint8_t *buf, const struct redo
 {
     struct redo_rec_iter it;
     struct redo_rec rec;
+    struct mtr_cursor cur = {NULL, NULL};
     int rc = redo_rec_iter_init(&it, mtr, buf, format, r->page_size, err);
 
     while (!rc && redo_rec_iter_more(&it)) {
+        uint32_t last_offset = it.last_offset;
         rc = redo_rec_next(&it, &rec, err);
         if (rc)
             break;
         if (rec.type >= REDO_FILE_CREATE)
             rc = file_record(r, &rec, mtr, err);
         else if (rec.type != REDO_OPTION)
-            rc = page_record(r, &rec, mtr, err);
+            rc = page_record(r, &rec, mtr, last_offset, &cur, err);
+        else
+            cur.run = NULL; /* not stored: what follows needs its own run */
     }
     return rc;
 }

@@ -18,26 +18,32 @@
 #include "redo/log.h"
 #include "redo/mtr.h"
 
-/* One stored page record, decoded (fields as in struct redo_rec). */
-struct redo_recv_rec {
-    struct redo_recv_rec *next;
-    uint64_t start_lsn; /* of its mini-transaction */
-    uint64_t end_lsn;   /* of its mini-transaction: what FIL_PAGE_LSN becomes */
-    uint8_t type;       /* enum redo_rec_type */
-    uint8_t subtype;    /* EXTENDED, OPTION */
-    uint32_t offset, len, src;
-    uint32_t prev, shift, enc_hdr, hdr_c, data_c, hdr_size, data_size;
-    uint32_t data_len;
-    uint8_t data[]; /* WRITE data, MEMSET pattern, undo record, insert literal */
+/* The records one mini-transaction wrote to one page, kept as the log has
+ * them (page id and same-page encoding included): a page's records follow
+ * each other in an mtr, so a page gets one run per mtr in most cases. Apply
+ * decodes them again (redo_rec_iter_resume()); storing them decoded took
+ * about six times the bytes of the log, and as many more batches. */
+struct redo_recv_run {
+    struct redo_recv_run *next;
+    uint64_t start_lsn;   /* of its mini-transaction */
+    uint32_t mtr_len;     /* its end LSN, what FIL_PAGE_LSN becomes: start_lsn + mtr_len */
+    uint32_t len;         /* bytes in recs */
+    uint32_t last_offset; /* the "current offset" before the first record (§2.4) */
+    uint32_t n_recs;      /* records in recs */
+    uint8_t recs[];
 };
 
+/* A slot of the collector's page table: one cache line. */
 struct redo_recv_page {
-    uint32_t space_id, page_no;
+    _Alignas(64) uint32_t space_id;
+    uint32_t page_no;
     /* INIT_PAGE or FREE_PAGE seen in this batch: the page need not be read;
      * init_lsn is the start LSN of that mini-transaction. */
     bool init;
     uint64_t init_lsn;
-    struct redo_recv_rec *head, *tail;
+    uint64_t end_lsn; /* of the last mini-transaction in the runs */
+    /* In LSN order; runs of one mtr are next to each other. */
+    struct redo_recv_run *head, *tail;
     size_t n_recs;
 };
 
@@ -107,11 +113,12 @@ size_t redo_recv_mem_used(const struct redo_recv *recv);
 size_t redo_recv_page_count(const struct redo_recv *recv);
 
 /* The pages with stored records in ascending (space_id, page_no) order. The
- * array belongs to recv and stays valid until the next add or clear. */
+ * array and the pages belong to recv and stay valid until the next add or
+ * clear. */
 int redo_recv_pages(struct redo_recv *recv, struct redo_recv_page *const **pages, size_t *n,
                     struct ibs_err *err);
 
-/* Looks up one page; NULL if it has no records. */
+/* Looks up one page; NULL if it has no records. Valid until the next add or clear. */
 const struct redo_recv_page *redo_recv_page_find(const struct redo_recv *recv, uint32_t space_id,
                                                  uint32_t page_no);
 
