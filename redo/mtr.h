@@ -198,8 +198,19 @@ static inline bool redo_rec_iter_more(const struct redo_rec_iter *it)
 
 /* Decodes the next record into rec (pointers into the mtr's bytes). A corrupt
  * record is IBS_E_REDO naming its LSN, page and the reason; the iterator is
- * then finished. */
+ * then finished. redo_rec_frame() then redo_rec_decode(). */
 int redo_rec_next(struct redo_rec_iter *it, struct redo_rec *rec, struct ibs_err *err);
+
+/* The two halves of redo_rec_next(), for a reader that needs few records in
+ * full (the pre-scan): redo_rec_frame() reads the next record's type, length
+ * and page id into rec (type, same_page, padding, space_id, page_no, lsn, rec,
+ * rec_len, payload, payload_len; the rest zero) and moves past it;
+ * redo_rec_decode() then decodes and checks the rest of that record. A record
+ * framed and not decoded leaves the "current offset" of §2.4 unknown: the
+ * same-page WRITE, MEMSET and MEMMOVE records that follow it (same page) must
+ * not be decoded either. */
+int redo_rec_frame(struct redo_rec_iter *it, struct redo_rec *rec, struct ibs_err *err);
+int redo_rec_decode(struct redo_rec_iter *it, struct redo_rec *rec, struct ibs_err *err);
 
 /* Name of a record type ("WRITE", "FILE_MODIFY", ...) and of an EXTENDED subtype. */
 const char *redo_rec_type_name(enum redo_rec_type type);

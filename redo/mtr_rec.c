@@ -374,7 +374,7 @@ static int decode_page(struct redo_rec_iter *it, struct redo_rec *rec, struct ib
     }
 }
 
-int redo_rec_next(struct redo_rec_iter *it, struct redo_rec *rec, struct ibs_err *err)
+int redo_rec_frame(struct redo_rec_iter *it, struct redo_rec *rec, struct ibs_err *err)
 {
     const uint8_t *start = it->pos, *l = start;
     uint8_t b = *l++;
@@ -458,10 +458,22 @@ int redo_rec_next(struct redo_rec_iter *it, struct redo_rec *rec, struct ibs_err
     }
     rec->payload = l;
     rec->payload_len = (uint32_t)(end - l);
+    return 0;
+}
 
-    if (file_rec)
+int redo_rec_decode(struct redo_rec_iter *it, struct redo_rec *rec, struct ibs_err *err)
+{
+    if (rec->padding)
+        return 0;
+    if (rec->type >= REDO_FILE_CREATE)
         return decode_file(it, rec, err);
     if (rec->rec_len > it->page_size)
         return corrupt(it, rec, err, "record longer than a page");
     return decode_page(it, rec, err);
+}
+
+int redo_rec_next(struct redo_rec_iter *it, struct redo_rec *rec, struct ibs_err *err)
+{
+    int rc = redo_rec_frame(it, rec, err);
+    return rc ? rc : redo_rec_decode(it, rec, err);
 }

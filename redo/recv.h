@@ -97,11 +97,12 @@ int redo_recv_add_mtr(struct redo_recv *recv, const uint8_t *buf, const struct r
 typedef int (*redo_recv_init_fn)(void *ctx, uint32_t space_id, uint32_t page_no, uint64_t mtr_lsn,
                                  struct ibs_err *err);
 
-/* A pre-scan of the mtr at buf: decodes and checks its records like
- * redo_recv_add_mtr() but stores no page record, only file events (TRIM_PAGES
- * included) and page-0 information; INIT_PAGE and FREE_PAGE go to on_init
- * (may be NULL). Costs no memory per page: the whole log can be scanned before
- * any batch. */
+/* A pre-scan of the mtr at buf: stores no page record, only file events
+ * (TRIM_PAGES included) and page-0 information; INIT_PAGE and FREE_PAGE go to
+ * on_init (may be NULL). Costs no memory per page: the whole log can be
+ * scanned before any batch. Only the records it needs are decoded and checked
+ * in full (file records, INIT_PAGE, FREE_PAGE, TRIM_PAGES, page 0); of the
+ * others only the framing: redo_recv_add_mtr() checks them. */
 int redo_recv_scan_mtr(struct redo_recv *recv, const uint8_t *buf, const struct redo_mtr *mtr,
                        enum redo_log_format format, redo_recv_init_fn on_init, void *ctx,
                        struct ibs_err *err);
