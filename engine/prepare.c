@@ -43,6 +43,11 @@ struct preparer {
     struct ibs_err prescan_err;
     struct eng_prepare_result prescan_res;
     double batch_start; /* when the collection of the current batch began */
+    /* The batch being applied while the next one is collected, and its
+     * records (given back to recv when it is done). */
+    struct prep_apply_job *applying;
+    struct redo_recv_batch *applying_batch;
+    double applying_since;
 };
 
 static double now_s(void)
@@ -130,7 +135,9 @@ static uint32_t read_page_size(const char *target)
  * size (ROW_FORMAT=COMPRESSED: 1K..8K), from what the log wrote to page 0. */
 static void adopt_log_flags(const struct redo_recv *recv, struct prep_file *f)
 {
-    if (!prep_flags_from_log(recv, f->space_id, &f->flags))
+    size_t n = 0;
+    const struct redo_space_info *info = redo_recv_spaces(recv, &n);
+    if (!prep_flags_from_log(info, n, f->space_id, &f->flags))
         return;
     unsigned physical = redo_fsp_flags_physical_size(f->flags);
     if (physical)
@@ -250,37 +257,71 @@ out:
     return rc;
 }
 
-static int apply_batch(struct preparer *p, struct ibs_err *err)
+/* Waits for the batch being applied, if any, and takes its memory back. */
+static int applied_wait(struct preparer *p, struct ibs_err *err)
+{
+    if (!p->applying)
+        return 0;
+    double t0 = now_s();
+    int rc = prep_apply_wait(p->applying, p->res, err);
+    redo_recv_batch_free(p->recv, p->applying_batch);
+    p->applying = NULL;
+    p->applying_batch = NULL;
+    double t1 = now_s();
+    IBS_DEBUG("prepare", "batch %u applied in %.2f s (%.2f s of it waited for)", p->res->batches,
+              t1 - p->applying_since, t1 - t0);
+    return rc;
+}
+
+/* Applies the records collected so far. Batches are applied one after the
+ * other (a page's records of one batch before those of the next); all but the
+ * last on their own threads while this one collects the next batch, so that
+ * reading the log and applying it overlap. Two batches are held at a time:
+ * each is at most half of --use-memory. */
+static int apply_batch(struct preparer *p, bool last, struct ibs_err *err)
 {
     double t0 = now_s();
     size_t mem = redo_recv_mem_used(p->recv);
-    int rc = prescan_finish(p, err);
+    int rc = applied_wait(p, err);
+    if (!rc)
+        rc = prescan_finish(p, err);
     if (rc)
         return rc;
     resolve_spaces_by_name(p);
+    struct redo_recv_batch *batch;
     struct redo_recv_page *const *pages;
-    size_t n = 0;
-    if ((rc = redo_recv_pages(p->recv, &pages, &n, err)) != 0)
+    size_t n = 0, n_info = 0;
+    if ((rc = redo_recv_detach(p->recv, &batch, &pages, &n, err)) != 0)
         return rc;
     struct prep_batch b = {.opts = p->opts,
                            .spaces = &p->spaces,
-                           .recv = p->recv,
+                           .space_info = redo_recv_spaces(p->recv, &n_info),
+                           .n_space_info = n_info,
                            .inits = p->inits,
                            .pages = pages,
                            .n_pages = n,
                            .threads = p->threads};
-    double t1 = now_s();
-    if ((rc = prep_apply_batch(&b, p->res, err)) != 0)
-        return rc;
-    redo_recv_clear_pages(p->recv);
     p->res->batches++;
-    double t2 = now_s();
+    double t1 = now_s();
     IBS_DEBUG("prepare",
-              "batch %u: %zu pages, %zu MiB of records collected in %.2f s, the pre-scan awaited "
-              "and pages sorted in %.2f s, applied in %.2f s",
-              p->res->batches, n, mem >> 20, t0 - p->batch_start, t1 - t0, t2 - t1);
-    p->batch_start = t2;
-    return 0;
+              "batch %u: %zu pages, %zu MiB of records collected in %.2f s; the batch before "
+              "and the pre-scan awaited for %.2f s",
+              p->res->batches, n, mem >> 20, t0 - p->batch_start, t1 - t0);
+    p->batch_start = t1;
+    p->applying_since = t1;
+    p->applying_batch = batch;
+    if (last) {
+        rc = prep_apply_batch(&b, p->res, err);
+        redo_recv_batch_free(p->recv, batch);
+        p->applying_batch = NULL;
+        IBS_DEBUG("prepare", "batch %u applied in %.2f s", p->res->batches, now_s() - t1);
+        return rc;
+    }
+    if ((rc = prep_apply_start(&b, &p->applying, err)) != 0) {
+        redo_recv_batch_free(p->recv, batch);
+        p->applying_batch = NULL;
+    }
+    return rc;
 }
 
 /* ---- reading the log ---- */
@@ -366,7 +407,8 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
             pos += m.len;
             lsn += m.len;
             p->res->mtrs++;
-            if (redo_recv_mem_used(p->recv) > use_memory / 2 && (rc = apply_batch(p, err)) != 0)
+            if (redo_recv_mem_used(p->recv) > use_memory / 2 &&
+                (rc = apply_batch(p, false, err)) != 0)
                 goto out;
         }
     }
@@ -378,10 +420,20 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
     }
     if (p->names_only)
         goto out;
-    rc = apply_batch(p, err);
+    rc = apply_batch(p, true, err);
     p->res->end_lsn = lsn;
     p->res->log_bytes = lsn - ckpt.checkpoint_lsn;
 out:
+    if (p->applying) {
+        /* Stopped while a batch was being applied: it comes first, being
+         * about earlier records. */
+        struct ibs_err apply_err;
+        int apply_rc = applied_wait(p, &apply_err);
+        if (apply_rc) {
+            *err = apply_err;
+            rc = apply_rc;
+        }
+    }
     free(window);
     close(fd);
     return rc;

@@ -41,10 +41,9 @@ struct worker {
     int rc;
 };
 
-bool prep_flags_from_log(const struct redo_recv *recv, uint32_t space_id, uint32_t *flags)
+bool prep_flags_from_log(const struct redo_space_info *info, size_t n, uint32_t space_id,
+                         uint32_t *flags)
 {
-    size_t n = 0;
-    const struct redo_space_info *info = redo_recv_spaces(recv, &n);
     for (size_t i = 0; i < n; i++)
         if (info[i].space_id == space_id && info[i].has_flags) {
             *flags = info[i].flags;
@@ -100,7 +99,7 @@ static int apply_one(struct worker *w, const struct redo_recv_page *pg, struct i
     }
     uint32_t flags = f->flags;
     if (!f->space_known || (pg->page_no == 0 && flags == 0))
-        prep_flags_from_log(b->recv, pg->space_id, &flags);
+        prep_flags_from_log(b->space_info, b->n_space_info, pg->space_id, &flags);
     if (pg->init)
         memset(w->page, 0, f->page_size);
     else if ((rc = prep_read_page(f, pg->page_no, w->page, err)) != 0 ||
@@ -231,5 +230,61 @@ collect:
 out:
     for (unsigned t = 0; t < threads; t++)
         free(w[t].page);
+    return rc;
+}
+
+struct prep_apply_job {
+    struct prep_batch b;
+    struct redo_space_info *space_info; /* b's copy */
+    struct eng_prepare_result res;
+    struct ibs_err err;
+    int rc;
+    pthread_t thread;
+    bool threaded;
+};
+
+static void *job_main(void *arg)
+{
+    struct prep_apply_job *job = arg;
+    job->rc = prep_apply_batch(&job->b, &job->res, &job->err);
+    return NULL;
+}
+
+int prep_apply_start(const struct prep_batch *b, struct prep_apply_job **job, struct ibs_err *err)
+{
+    struct prep_apply_job *j = calloc(1, sizeof(*j));
+    size_t info_bytes = b->n_space_info * sizeof(*b->space_info);
+    if (j && info_bytes && !(j->space_info = malloc(info_bytes))) {
+        free(j);
+        j = NULL;
+    }
+    if (!j)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    if (info_bytes)
+        memcpy(j->space_info, b->space_info, info_bytes);
+    j->b = *b;
+    j->b.space_info = j->space_info;
+    j->threaded = pthread_create(&j->thread, NULL, job_main, j) == 0;
+    if (!j->threaded)
+        job_main(j);
+    *job = j;
+    return 0;
+}
+
+int prep_apply_wait(struct prep_apply_job *job, struct eng_prepare_result *res, struct ibs_err *err)
+{
+    if (!job)
+        return 0;
+    if (job->threaded)
+        pthread_join(job->thread, NULL);
+    int rc = job->rc;
+    if (rc)
+        *err = job->err;
+    res->pages_applied += job->res.pages_applied;
+    res->pages_skipped += job->res.pages_skipped;
+    res->pages_unknown += job->res.pages_unknown;
+    res->pages_superseded += job->res.pages_superseded;
+    free(job->space_info);
+    free(job);
     return rc;
 }

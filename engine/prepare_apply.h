@@ -19,7 +19,10 @@
 struct prep_batch {
     const struct eng_prepare_opts *opts; /* skip: called from every worker */
     struct prep_spaces *spaces;          /* page 0 may set a file's flags */
-    const struct redo_recv *recv;        /* page-0 flags the log wrote */
+    /* Page-0 flags the log wrote up to the end of the batch: a copy, since the
+     * collector may go on changing its own while the batch is applied. */
+    const struct redo_space_info *space_info;
+    size_t n_space_info;
     const struct prep_inits *inits;      /* NULL: no page is skipped for a later init */
     struct redo_recv_page *const *pages; /* ascending (space, page) */
     size_t n_pages;
@@ -36,7 +39,24 @@ struct prep_batch {
 int prep_apply_batch(const struct prep_batch *b, struct eng_prepare_result *res,
                      struct ibs_err *err);
 
-/* The FSP_SPACE_FLAGS the log last wrote to page 0 of space_id, if any. */
-bool prep_flags_from_log(const struct redo_recv *recv, uint32_t space_id, uint32_t *flags);
+/* A batch applied on a thread of its own while the caller collects the next
+ * one. */
+struct prep_apply_job;
+
+/* Starts applying b on a thread of its own (b's space_info is copied; its
+ * pages, spaces and inits must stay as they are until prep_apply_wait()); if
+ * no thread can be made, applies it before returning. 0, or an error if
+ * memory runs out (nothing started). */
+int prep_apply_start(const struct prep_batch *b, struct prep_apply_job **job, struct ibs_err *err);
+
+/* Waits for job to finish, adds its page counters to res and frees it;
+ * returns what prep_apply_batch() returned, with err. NULL is a no-op. */
+int prep_apply_wait(struct prep_apply_job *job, struct eng_prepare_result *res,
+                    struct ibs_err *err);
+
+/* The FSP_SPACE_FLAGS the log last wrote to page 0 of space_id, if any, from
+ * the n entries of info (redo_recv_spaces()). */
+bool prep_flags_from_log(const struct redo_space_info *info, size_t n, uint32_t space_id,
+                         uint32_t *flags);
 
 #endif

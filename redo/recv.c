@@ -117,14 +117,14 @@ static void chunks_free(struct arena_chunk *c)
     }
 }
 
-/* Empties the arena; its chunks stay for the next batch, so that memory is
+/* Keeps the chunks of an applied batch for the next ones, so that memory is
  * faulted in once, not once per batch. An oversized chunk (a record larger
  * than a chunk) is released. */
-static void arena_reset(struct redo_recv *r)
+static void chunks_to_spare(struct redo_recv *r, struct arena_chunk *list)
 {
-    while (r->arena) {
-        struct arena_chunk *c = r->arena;
-        r->arena = c->next;
+    while (list) {
+        struct arena_chunk *c = list;
+        list = c->next;
         if (c->size != CHUNK_PAYLOAD) {
             free(c);
             continue;
@@ -132,6 +132,12 @@ static void arena_reset(struct redo_recv *r)
         c->next = r->spare;
         r->spare = c;
     }
+}
+
+static void arena_reset(struct redo_recv *r)
+{
+    chunks_to_spare(r, r->arena);
+    r->arena = NULL;
     r->arena_bytes = 0;
 }
 
@@ -241,6 +247,48 @@ void redo_recv_clear_pages(struct redo_recv *r)
     free(r->sorted);
     r->sorted = NULL;
     r->n_sorted = 0;
+}
+
+struct redo_recv_batch {
+    struct redo_recv_page *slots; /* the pages live here */
+    struct arena_chunk *arena;    /* their runs */
+    struct redo_recv_page **sorted;
+};
+
+int redo_recv_detach(struct redo_recv *r, struct redo_recv_batch **batch,
+                     struct redo_recv_page *const **pages, size_t *n, struct ibs_err *err)
+{
+    struct redo_recv_batch *b = calloc(1, sizeof(*b));
+    struct redo_recv_page *slots = b ? slots_new(r->n_slots) : NULL;
+    int rc = slots ? redo_recv_pages(r, pages, n, err)
+                   : ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for the page table");
+    if (rc) {
+        free(slots);
+        free(b);
+        return rc;
+    }
+    b->slots = r->slots;
+    b->arena = r->arena;
+    b->sorted = r->sorted;
+    r->slots = slots;
+    r->arena = NULL;
+    r->arena_bytes = 0;
+    r->sorted = NULL;
+    r->n_sorted = 0;
+    r->n_pages = 0;
+    r->n_live = 0;
+    *batch = b;
+    return 0;
+}
+
+void redo_recv_batch_free(struct redo_recv *r, struct redo_recv_batch *b)
+{
+    if (!b)
+        return;
+    chunks_to_spare(r, b->arena);
+    free(b->slots);
+    free(b->sorted);
+    free(b);
 }
 
 const struct redo_file_event *redo_recv_file_events(const struct redo_recv *r, size_t *n)

@@ -6,7 +6,8 @@
  *
  * Memory is accounted (redo_recv_mem_used()): a caller over its budget applies
  * the pages collected so far, writes them, calls redo_recv_clear_pages() and
- * continues adding mini-transactions (multi-batch recovery). */
+ * continues adding mini-transactions (multi-batch recovery); or takes them out
+ * with redo_recv_detach() and applies them while it collects the next batch. */
 #ifndef IBS_REDO_RECV_H
 #define IBS_REDO_RECV_H
 
@@ -127,6 +128,21 @@ const struct redo_recv_page *redo_recv_page_find(const struct redo_recv *recv, u
  * sizes stay. The record memory is kept for the next batch (never more than
  * the largest batch held), and released by redo_recv_free(). */
 void redo_recv_clear_pages(struct redo_recv *recv);
+
+/* The page records of one batch, taken out of the collector. */
+struct redo_recv_batch;
+
+/* Takes the pages with records out of recv, sorted as redo_recv_pages() gives
+ * them: they stay valid, and recv goes on collecting the next batch in memory
+ * of its own, while other threads apply this one (recv's file events and
+ * page-0 information stay in recv and change as it collects). The batch's
+ * memory no longer counts in redo_recv_mem_used(). */
+int redo_recv_detach(struct redo_recv *recv, struct redo_recv_batch **batch,
+                     struct redo_recv_page *const **pages, size_t *n, struct ibs_err *err);
+
+/* Gives the batch's record memory back to recv for the next batches; not while
+ * another thread adds to recv. NULL is a no-op. */
+void redo_recv_batch_free(struct redo_recv *recv, struct redo_recv_batch *batch);
 
 /* File events in log order, and per-space page-0 information. */
 const struct redo_file_event *redo_recv_file_events(const struct redo_recv *recv, size_t *n);
