@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,7 +49,23 @@ struct preparer {
     struct prep_apply_job *applying;
     struct redo_recv_batch *applying_batch;
     double applying_since;
+    /* The log mapped read-only (collector only; NULL: read by windows), the
+     * records point into it; the part a batch used is given back to the page
+     * cache once the batch is applied. */
+    const uint8_t *log_map;
+    size_t batch_from, applying_from, applying_to; /* file offsets */
 };
+
+/* Drops the mapping's pages of file offsets [from, to) (their records are
+ * applied): the page cache keeps the log, but the process no longer counts it. */
+static void log_release(const struct preparer *p, size_t from, size_t to)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    from = (from + page - 1) / page * page;
+    to = to / page * page;
+    if (p->log_map && from < to)
+        (void)madvise((void *)(p->log_map + from), to - from, MADV_DONTNEED);
+}
 
 static double now_s(void)
 {
@@ -265,6 +282,7 @@ static int applied_wait(struct preparer *p, struct ibs_err *err)
     double t0 = now_s();
     int rc = prep_apply_wait(p->applying, p->res, err);
     redo_recv_batch_free(p->recv, p->applying_batch);
+    log_release(p, p->applying_from, p->applying_to);
     p->applying = NULL;
     p->applying_batch = NULL;
     double t1 = now_s();
@@ -278,7 +296,7 @@ static int applied_wait(struct preparer *p, struct ibs_err *err)
  * last on their own threads while this one collects the next batch, so that
  * reading the log and applying it overlap. Two batches are held at a time:
  * each is at most half of --use-memory. */
-static int apply_batch(struct preparer *p, bool last, struct ibs_err *err)
+static int apply_batch(struct preparer *p, bool last, size_t log_at, struct ibs_err *err)
 {
     double t0 = now_s();
     size_t mem = redo_recv_mem_used(p->recv);
@@ -310,10 +328,14 @@ static int apply_batch(struct preparer *p, bool last, struct ibs_err *err)
     p->batch_start = t1;
     p->applying_since = t1;
     p->applying_batch = batch;
+    p->applying_from = p->batch_from;
+    p->applying_to = log_at;
+    p->batch_from = log_at;
     if (last) {
         rc = prep_apply_batch(&b, p->res, err);
         redo_recv_batch_free(p->recv, batch);
         p->applying_batch = NULL;
+        log_release(p, p->applying_from, p->applying_to);
         IBS_DEBUG("prepare", "batch %u applied in %.2f s", p->res->batches, now_s() - t1);
         return rc;
     }
@@ -340,7 +362,7 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
     struct redo_checkpoint ckpt;
     struct redo_log_geom geom;
     struct stat st;
-    uint8_t *window = NULL;
+    uint8_t *window = NULL, *map = NULL;
     int rc = 0;
 
     snprintf(path, sizeof(path), "%s/ib_logfile0", p->opts->target);
@@ -357,8 +379,20 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
         ibs_err_wrap(err, "%s", path);
         goto out;
     }
-    window = malloc(WINDOW);
-    if (!window) {
+    if (!p->names_only) {
+        /* The collector keeps the records where they are: in the page cache,
+         * mapped, until their batch is applied (no copy, and batches hold
+         * only the records' index). The pre-scan keeps nothing and reads. */
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (map == MAP_FAILED)
+            map = NULL;
+        if (map) {
+            redo_recv_refer(p->recv);
+            p->log_map = map;
+            p->batch_from = REDO_LOG_START_OFFSET + (ckpt.checkpoint_lsn - hdr.first_lsn);
+        }
+    }
+    if (!map && !(window = malloc(WINDOW))) {
         rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
         goto out;
     }
@@ -372,15 +406,16 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
             goto out;
         }
         size_t want = end - lsn < WINDOW ? (size_t)(end - lsn) : WINDOW;
-        off_t at = (off_t)(REDO_LOG_START_OFFSET + (lsn - hdr.first_lsn));
-        if (pread(fd, window, want, at) != (ssize_t)want) {
+        size_t at = REDO_LOG_START_OFFSET + (size_t)(lsn - hdr.first_lsn);
+        const uint8_t *buf = map ? map + at : window;
+        if (!map && pread(fd, window, want, (off_t)at) != (ssize_t)want) {
             rc = ibs_err_sys(err, IBS_E_IO, errno, "read %s", path);
             goto out;
         }
         size_t pos = 0;
         while (pos < want) {
             struct redo_mtr m;
-            enum redo_mtr_status s = redo_mtr_scan(&geom, window + pos, want - pos, lsn, &m);
+            enum redo_mtr_status s = redo_mtr_scan(&geom, buf + pos, want - pos, lsn, &m);
             if (s == REDO_MTR_NEED_MORE && want == WINDOW && pos > 0)
                 break; /* continue with the next window at this mtr */
             if (s != REDO_MTR_OK) {
@@ -394,21 +429,21 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
             }
             if (p->names_only) {
                 /* The pre-scan stores no page record: one decode, no memory. */
-                rc = redo_recv_scan_mtr(p->recv, window + pos, &m, hdr.format, note_init,
-                                        p->inits, err);
+                rc = redo_recv_scan_mtr(p->recv, buf + pos, &m, hdr.format, note_init, p->inits,
+                                        err);
                 if (rc)
                     goto out;
                 pos += m.len;
                 lsn += m.len;
                 continue;
             }
-            if ((rc = redo_recv_add_mtr(p->recv, window + pos, &m, hdr.format, err)) != 0)
+            if ((rc = redo_recv_add_mtr(p->recv, buf + pos, &m, hdr.format, err)) != 0)
                 goto out;
             pos += m.len;
             lsn += m.len;
             p->res->mtrs++;
             if (redo_recv_mem_used(p->recv) > use_memory / 2 &&
-                (rc = apply_batch(p, false, err)) != 0)
+                (rc = apply_batch(p, false, at + pos, err)) != 0)
                 goto out;
         }
     }
@@ -420,7 +455,7 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
     }
     if (p->names_only)
         goto out;
-    rc = apply_batch(p, true, err);
+    rc = apply_batch(p, true, REDO_LOG_START_OFFSET + (size_t)(lsn - hdr.first_lsn), err);
     p->res->end_lsn = lsn;
     p->res->log_bytes = lsn - ckpt.checkpoint_lsn;
 out:
@@ -433,6 +468,12 @@ out:
             *err = apply_err;
             rc = apply_rc;
         }
+    }
+    if (map) {
+        /* No record points into the log any more: the last batch was applied,
+         * or prepare failed and nothing reads them. */
+        p->log_map = NULL;
+        munmap(map, (size_t)st.st_size);
     }
     free(window);
     close(fd);

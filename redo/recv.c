@@ -31,6 +31,7 @@ struct arena_chunk {
 
 struct redo_recv {
     uint32_t page_size;
+    bool refer; /* runs point into the caller's log (redo_recv_refer()) */
     /* Open addressing on (space_id, page_no), the pages in the slots: adding
      * a record reads and writes one cache line of the table. */
     struct redo_recv_page *slots;
@@ -218,6 +219,11 @@ void redo_recv_free(struct redo_recv *r)
     free(r->events);
     free(r->spaces);
     free(r);
+}
+
+void redo_recv_refer(struct redo_recv *r)
+{
+    r->refer = true;
 }
 
 size_t redo_recv_mem_used(const struct redo_recv *r)
@@ -486,6 +492,19 @@ static int note_page0(struct redo_recv *r, const struct redo_rec *rec, struct ib
     return 0;
 }
 
+/* Appends rec, the record after run's last one in the log, to run if its
+ * bytes can follow run's: in the log itself, or in the arena right after. */
+static bool run_extend(struct redo_recv *r, struct redo_recv_run *run, const struct redo_rec *rec)
+{
+    if (r->refer)
+        return run->recs + run->len == rec->rec;
+    size_t size = sizeof(*run) + run->len;
+    if (!arena_extend(r, run, size, size + rec->rec_len))
+        return false;
+    memcpy((uint8_t *)(run + 1) + run->len, rec->rec, rec->rec_len);
+    return true;
+}
+
 /* Where the records of the mtr being added go: the run that took its last
  * stored record, which a same-page record (or another record for that page
  * right after it) extends. */
@@ -525,15 +544,13 @@ static int page_record(struct redo_recv *r, const struct redo_rec *rec, const st
         cur->run = NULL;
     }
     struct redo_recv_run *run = cur->run;
-    if (run && p->tail == run &&
-        arena_extend(r, run, sizeof(*run) + run->len, sizeof(*run) + run->len + rec->rec_len)) {
-        memcpy(run->recs + run->len, rec->rec, rec->rec_len);
+    if (run && p->tail == run && run_extend(r, run, rec)) {
         run->len += rec->rec_len;
         run->n_recs++;
         p->n_recs++;
         return 0;
     }
-    run = arena_alloc(r, sizeof(*run) + rec->rec_len);
+    run = arena_alloc(r, sizeof(*run) + (r->refer ? 0 : rec->rec_len));
     if (!run)
         return ibs_err_set(err, IBS_E_INTERNAL, "redo: out of memory for page %u:%u", rec->space_id,
                            rec->page_no);
@@ -543,7 +560,12 @@ static int page_record(struct redo_recv *r, const struct redo_rec *rec, const st
     run->len = rec->rec_len;
     run->last_offset = last_offset;
     run->n_recs = 1;
-    memcpy(run->recs, rec->rec, rec->rec_len);
+    if (r->refer) {
+        run->recs = rec->rec;
+    } else {
+        memcpy(run + 1, rec->rec, rec->rec_len);
+        run->recs = (const uint8_t *)(run + 1);
+    }
     if (p->tail) {
         p->tail->next = run;
     } else {

@@ -26,12 +26,12 @@
  * about six times the bytes of the log, and as many more batches. */
 struct redo_recv_run {
     struct redo_recv_run *next;
+    const uint8_t *recs;  /* after this header, or in the caller's log (redo_recv_refer()) */
     uint64_t start_lsn;   /* of its mini-transaction */
     uint32_t mtr_len;     /* its end LSN, what FIL_PAGE_LSN becomes: start_lsn + mtr_len */
     uint32_t len;         /* bytes in recs */
     uint32_t last_offset; /* the "current offset" before the first record (§2.4) */
     uint32_t n_recs;      /* records in recs */
-    uint8_t recs[];
 };
 
 /* A slot of the collector's page table: one cache line. */
@@ -85,6 +85,12 @@ struct redo_recv *redo_recv_new(uint32_t page_size, struct ibs_err *err);
 
 /* Releases everything; NULL is a no-op. */
 void redo_recv_free(struct redo_recv *recv);
+
+/* From now on the records are not copied: runs point into the bytes given to
+ * redo_recv_add_mtr(), which the caller keeps readable and unchanged until the
+ * batch holding them is cleared or freed (prepare maps the whole log). Only
+ * the runs' headers then count in redo_recv_mem_used(). */
+void redo_recv_refer(struct redo_recv *recv);
 
 /* Decodes the mtr at buf (validated by redo_mtr_scan()) and stores its records.
  * IBS_E_REDO for a corrupt record or an encrypted log; IBS_E_INTERNAL when

@@ -71,13 +71,19 @@ static struct fixture_page *fixture_page(struct apply_fixture *f, uint32_t space
 }
 
 /* Applies the collected pages that the fixture holds to its "files" (the raw
- * page buffers, updated in place). */
-static void apply_known_pages(struct apply_fixture *f, struct redo_recv *recv, unsigned *written)
+ * page buffers, updated in place), then forgets them: cleared, or taken out
+ * with redo_recv_detach() and freed (detach). */
+static void apply_known_pages(struct apply_fixture *f, struct redo_recv *recv, bool detach,
+                              unsigned *written)
 {
     struct redo_recv_page *const *pages;
+    struct redo_recv_batch *batch = NULL;
     size_t n;
     struct ibs_err err;
-    assert_int_equal(redo_recv_pages(recv, &pages, &n, &err), 0);
+    if (detach)
+        assert_int_equal(redo_recv_detach(recv, &batch, &pages, &n, &err), 0);
+    else
+        assert_int_equal(redo_recv_pages(recv, &pages, &n, &err), 0);
     for (size_t i = 0; i < n; i++) {
         struct fixture_page *fp = fixture_page(f, pages[i]->space_id, pages[i]->page_no);
         if (!fp)
@@ -93,10 +99,17 @@ static void apply_known_pages(struct apply_fixture *f, struct redo_recv *recv, u
         }
         free(buf);
     }
+    if (detach)
+        redo_recv_batch_free(recv, batch);
+    else
+        redo_recv_clear_pages(recv);
+    assert_int_equal(redo_recv_page_count(recv), 0);
 }
 
-/* The whole log of a real backup, applied with at most `batch` mtrs per batch. */
-static void run_real_backup(size_t batch)
+/* The whole log of a real backup, applied with at most `batch` mtrs per batch;
+ * refer: the collector points into the log instead of copying records, and
+ * batches are detached. */
+static void run_real_backup(size_t batch, bool refer)
 {
     struct apply_fixture *f = calloc(1, sizeof(*f));
     load_apply_fixture(f);
@@ -112,6 +125,8 @@ static void run_real_backup(size_t batch)
     assert_int_equal(redo_log_geom_init(&g, &hdr, f->log_len, &err), 0);
     struct redo_recv *recv = redo_recv_new(PS, &err);
     assert_non_null(recv);
+    if (refer)
+        redo_recv_refer(recv);
 
     uint64_t lsn = ck.checkpoint_lsn;
     size_t pos = redo_log_offset(&g, lsn), in_batch = 0;
@@ -124,16 +139,14 @@ static void run_real_backup(size_t batch)
         lsn += m.len;
         mtrs++;
         if (++in_batch == batch) {
-            apply_known_pages(f, recv, &written);
-            redo_recv_clear_pages(recv);
-            assert_int_equal(redo_recv_page_count(recv), 0);
+            apply_known_pages(f, recv, refer, &written);
             in_batch = 0;
         }
     }
     /* The backup log ends at EOF. */
     assert_int_equal(pos, f->log_len);
     assert_true(mtrs > 1000);
-    apply_known_pages(f, recv, &written);
+    apply_known_pages(f, recv, refer, &written);
 
     unsigned same = 0;
     for (size_t i = 0; i < f->n_pages; i++) {
@@ -168,13 +181,20 @@ static void run_real_backup(size_t batch)
 static void test_real_backup_one_batch(void **state)
 {
     (void)state;
-    run_real_backup(0);
+    run_real_backup(0, false);
 }
 
 static void test_real_backup_batches(void **state)
 {
     (void)state;
-    run_real_backup(37);
+    run_real_backup(37, false);
+}
+
+static void test_real_backup_refer(void **state)
+{
+    (void)state;
+    run_real_backup(0, true);
+    run_real_backup(37, true);
 }
 
 /* ---- hand-built records ---- */
@@ -762,6 +782,7 @@ int run_apply_tests(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_backup_one_batch),
         cmocka_unit_test(test_real_backup_batches),
+        cmocka_unit_test(test_real_backup_refer),
         cmocka_unit_test(test_page_lsn_rule),
         cmocka_unit_test(test_init_free_memset_memmove),
         cmocka_unit_test(test_dynamic_insert_delete),
