@@ -40,12 +40,17 @@ static int make_parents(char *path, struct ibs_err *err)
 
 int eng_out_create(const char *path, int *fd, struct ibs_err *err)
 {
-    char parents[PATH_MAX];
-    snprintf(parents, sizeof(parents), "%s", path);
-    int rc = make_parents(parents, err);
-    if (rc)
-        return rc;
-    *fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+    /* Most files go where an earlier one made the directories: try first. */
+    *fd = open(path, flags, 0640);
+    if (*fd < 0 && errno == ENOENT) {
+        char parents[PATH_MAX];
+        snprintf(parents, sizeof(parents), "%s", path);
+        int rc = make_parents(parents, err);
+        if (rc)
+            return rc;
+        *fd = open(path, flags, 0640);
+    }
     if (*fd < 0)
         return ibs_err_sys(err, io_errno_code(errno), errno, "create %s", path);
     return 0;

@@ -211,7 +211,7 @@ int restore_log(struct restorer *r, const struct eng_manifest *m, struct ibs_err
                                   .pack_count = m->redo_pack_count,
                                   .refs = refs,
                                   .count = m->redo.count};
-        rc = restore_pass(r, &out, 1, err);
+        rc = restore_pass(r, &out, 1, NULL, NULL, err);
     }
     free(refs);
     struct eng_out_file file = {.fd = fd,

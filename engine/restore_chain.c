@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "engine/outfile.h"
@@ -102,6 +103,36 @@ static bool superseded(const struct file_layers *fl, const struct eng_frame_ref 
     return true;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The files of one member's pass (write_layers), opened by the pass. */
+struct layer_files {
+    struct restorer *r;
+    const size_t *idx;
+    size_t k;
+    struct eng_out_file *files;
+};
+
+static int open_layer_files(void *ctx, struct restore_out *outs, size_t n, struct ibs_err *err)
+{
+    struct layer_files *lf = ctx;
+    for (size_t i = 0; i < n; i++) {
+        struct eng_out_file *file = &lf->files[i];
+        int rc = lf->k == lf->r->layers[lf->idx[i]].first
+                     ? eng_out_create(file->path, &file->fd, err)
+                     : restore_open_existing(file->path, &file->fd, err);
+        if (rc)
+            return rc;
+        outs[i].fd = file->fd;
+    }
+    return 0;
+}
+
 /* Writes member k's frames (not those a newer member supersedes) of the n
  * files idx names (indexes into r->layers), in one pass, then sets their
  * sizes and syncs them. */
@@ -110,20 +141,20 @@ static int write_layers(struct restorer *r, const size_t *idx, size_t n, size_t 
 {
     struct restore_out *outs = calloc(n ? n : 1, sizeof(*outs));
     struct eng_out_file *files = calloc(n ? n : 1, sizeof(*files));
-    size_t opened = 0;
     int rc = 0;
     if (!outs || !files) {
         free(outs);
         free(files);
         return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
     }
-    for (; opened < n && !rc; opened++) {
-        const struct file_layers *fl = &r->layers[idx[opened]];
+    for (size_t i = 0; i < n; i++)
+        files[i].fd = outs[i].fd = -1;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct file_layers *fl = &r->layers[idx[i]];
         const struct eng_mfile *layer =
             k == r->chain_len - 1 ? fl->f : member_file(r, k, fl->f->name);
         const struct eng_manifest *owner = pack_owner(r, k, layer);
         char path[PATH_MAX];
-        files[opened].fd = -1;
         if (!owner) {
             rc = ibs_err_set(err, IBS_E_INTEGRITY,
                              "%s: refers to backup %s, which is not in the chain", layer->name,
@@ -136,38 +167,40 @@ static int write_layers(struct restorer *r, const size_t *idx, size_t n, size_t 
             break;
         }
         size_t count = 0;
-        for (size_t i = 0; i < layer->frames.count; i++) {
-            if (superseded(fl, &layer->frames.refs[i], k))
+        for (size_t f = 0; f < layer->frames.count; f++) {
+            if (superseded(fl, &layer->frames.refs[f], k))
                 r->res->frames_skipped++;
             else
-                refs[count++] = &layer->frames.refs[i];
+                refs[count++] = &layer->frames.refs[f];
         }
-        outs[opened] = (struct restore_out){.what = fl->f->name,
-                                            .fd = -1,
-                                            .packs = owner->data_packs,
-                                            .pack_count = owner->data_pack_count,
-                                            .refs = refs,
-                                            .count = count};
-        files[opened].size = layer->size;
+        outs[i] = (struct restore_out){.what = fl->f->name,
+                                       .fd = -1,
+                                       .packs = owner->data_packs,
+                                       .pack_count = owner->data_pack_count,
+                                       .refs = refs,
+                                       .count = count};
+        files[i].size = layer->size;
         rc = restore_target_path(r->opts, fl->f->name, path, sizeof(path), err);
-        if (!rc && !(files[opened].path = strdup(path)))
+        if (!rc && !(files[i].path = strdup(path)))
             rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
-        if (!rc)
-            rc = k == fl->first ? eng_out_create(path, &files[opened].fd, err)
-                                : restore_open_existing(path, &files[opened].fd, err);
-        outs[opened].fd = files[opened].fd;
     }
+    struct layer_files lf = {r, idx, k, files};
+    double t0 = now_s();
     if (!rc)
-        rc = restore_pass(r, outs, n, err);
+        rc = restore_pass(r, outs, n, open_layer_files, &lf, err);
+    double t1 = now_s();
     /* Each member's size: the log of the next one may extend it further. */
     struct ibs_err ferr;
     ibs_err_clear(&ferr);
-    int frc = eng_out_finish_many(files, opened, rc == 0, &ferr);
+    int frc = eng_out_finish_many(files, n, rc == 0, &ferr);
     if (frc && !rc) {
         *err = ferr;
         rc = frc;
     }
-    for (size_t i = 0; i < opened; i++) {
+    if (!rc)
+        IBS_DEBUG("restore", "%zu files of %s written in %.2f s, synced in %.2f s", n,
+                  restore_member(r, k)->id, t1 - t0, now_s() - t1);
+    for (size_t i = 0; i < n; i++) {
         free((void *)outs[i].refs);
         free((void *)files[i].path);
     }

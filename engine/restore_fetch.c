@@ -321,8 +321,8 @@ static unsigned decoder_count(void)
     return cpus > DECODERS_MAX ? DECODERS_MAX : (unsigned)cpus;
 }
 
-int restore_pass(struct restorer *r, const struct restore_out *outs, size_t n,
-                 struct ibs_err *err)
+int restore_pass(struct restorer *r, struct restore_out *outs, size_t n,
+                 restore_open_fn *open_files, void *ctx, struct ibs_err *err)
 {
     struct pass p = {.r = r, .outs = outs};
     struct decoder decoders[DECODERS_MAX];
@@ -333,9 +333,12 @@ int restore_pass(struct restorer *r, const struct restore_out *outs, size_t n,
 
     memset(decoders, 0, sizeof(decoders));
     pthread_mutex_init(&p.lock, NULL);
-    if ((rc = plan(&p, n, err)) != 0 || p.n_spans == 0)
+    if ((rc = plan(&p, n, err)) != 0)
         goto out;
-
+    if (p.n_spans == 0) { /* files without frames are still created */
+        rc = open_files ? open_files(ctx, outs, n, err) : 0;
+        goto out;
+    }
     /* As many span buffers as the memory bound allows, at least two; never
      * more than there are spans, nor more than keep every thread busy twice. */
     unsigned want_dec = decoder_count();
@@ -372,12 +375,6 @@ int restore_pass(struct restorer *r, const struct restore_out *outs, size_t n,
         }
     }
 
-    /* Decoders 1..n_dec-1 on threads, decoder 0 on this one once the fetchers run. */
-    for (size_t i = 1; i < n_dec; i++) {
-        if (pthread_create(&dthreads[n_dthreads], NULL, decoder_main, &decoders[i]) != 0)
-            break;
-        n_dthreads++;
-    }
     /* fetchers_left counts the fetchers and, until they are all started,
      * this thread: the ready queue is closed when the count drops to 0. */
     unsigned want_fetch = p.n_spans < FETCHERS ? (unsigned)p.n_spans : FETCHERS;
@@ -403,6 +400,19 @@ int restore_pass(struct restorer *r, const struct restore_out *outs, size_t n,
     pthread_mutex_unlock(&p.lock);
     if (last)
         io_queue_close(p.ready);
+    /* The files are opened while the first reads are under way. */
+    if (open_files) {
+        struct ibs_err oerr;
+        ibs_err_clear(&oerr);
+        if (open_files(ctx, outs, n, &oerr) != 0)
+            fail(&p, &oerr);
+    }
+    /* Decoders 1..n_dec-1 on threads, decoder 0 on this one. */
+    for (size_t i = 1; i < n_dec; i++) {
+        if (pthread_create(&dthreads[n_dthreads], NULL, decoder_main, &decoders[i]) != 0)
+            break;
+        n_dthreads++;
+    }
     decoder_main(&decoders[0]);
     for (size_t i = 0; i < n_fthreads; i++)
         pthread_join(fthreads[i], NULL);

@@ -64,9 +64,14 @@ int restore_log(struct restorer *r, const struct eng_manifest *m, struct ibs_err
  * (a span); spans are fetched on a few threads while others verify, decode
  * and write what has arrived, with at most batch_cap bytes of spans held. A
  * frame is written only after its header and XXH3 match the manifest; the
- * first failure stops the pass and is returned (writes may have happened). */
-int restore_pass(struct restorer *r, const struct restore_out *outs, size_t n,
-                 struct ibs_err *err);
+ * first failure stops the pass and is returned (writes may have happened).
+ * open_files (NULL when every outs[i].fd is open already) opens the files and
+ * sets outs[i].fd: the pass calls it on this thread once the first reads are
+ * under way (also when there is no frame to write), so that creating many
+ * files overlaps the first round trips. */
+typedef int restore_open_fn(void *ctx, struct restore_out *outs, size_t n, struct ibs_err *err);
+int restore_pass(struct restorer *r, struct restore_out *outs, size_t n,
+                 restore_open_fn *open_files, void *ctx, struct ibs_err *err);
 
 /* restore_chain.c: every file of r->m, member by member of the chain; the
  * manifest of member k (the last one is r->m). */
