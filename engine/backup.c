@@ -395,8 +395,8 @@ static int fill_server_fields(struct backup *b, struct ibs_err *err)
     return 0;
 }
 
-/* BLOCK_COMMIT: binlog coordinates and end LSN, then wait for the tailer. */
-static int finish_under_block_commit(struct backup *b, struct ibs_err *err)
+/* BLOCK_COMMIT: binlog coordinates and the end LSN they match. */
+static int take_end_position(struct backup *b, uint64_t *target, struct ibs_err *err)
 {
     struct eng_binlog_pos pos;
     uint64_t current = 0, checkpoint = 0, flushed = 0;
@@ -419,19 +419,34 @@ static int finish_under_block_commit(struct backup *b, struct ibs_err *err)
         b->m.binlog_pos = pos.position;
         b->m.gtid = strdup(pos.gtid);
     }
-    uint64_t target = flushed > checkpoint ? flushed : checkpoint;
+    *target = flushed > checkpoint ? flushed : checkpoint;
     b->m.to_lsn = checkpoint;
-    rc = eng_monitor_stop(&b->monitor, err);
-    if (rc)
-        return rc;
+    return 0;
+}
+
+/* After BACKUP STAGE END: the log up to the end LSN is on disk and the
+ * server may go on committing; the tailer copies the rest. The monitor keeps
+ * watching meanwhile, so log overwritten before it is copied still fails the
+ * backup, with the monitor's figures. */
+static int wait_for_redo(struct backup *b, uint64_t target, struct ibs_err *err)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct eng_redo_tail *tail = b->tail;
     b->tail = NULL;
-    rc = eng_redo_tail_finish(tail, target, b->opts->redo_timeout_s * 1000, &b->m.redo,
-                              &b->m.redo_packs, &b->m.redo_pack_count, &b->m.end_lsn, err);
+    int rc = eng_redo_tail_finish(tail, target, b->opts->redo_timeout_s * 1000, &b->m.redo,
+                                  &b->m.redo_packs, &b->m.redo_pack_count, &b->m.end_lsn, err);
+    struct ibs_err monitor_err;
+    int mrc = eng_monitor_stop(&b->monitor, &monitor_err);
+    if (mrc) {
+        *err = monitor_err; /* the overwritten log is the cause, not the cancel it caused */
+        return mrc;
+    }
     if (rc)
         return rc;
-    IBS_INFO("backup", "redo log copied from LSN %llu to %llu",
-             (unsigned long long)b->m.checkpoint_lsn, (unsigned long long)b->m.end_lsn);
+    IBS_INFO("backup", "redo log copied from LSN %llu to %llu (the last %.2f s after END)",
+             (unsigned long long)b->m.checkpoint_lsn, (unsigned long long)b->m.end_lsn,
+             elapsed_s(&t0));
     return 0;
 }
 
@@ -555,13 +570,14 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
     if ((rc = eng_server_backup_stage(b->session, ENG_STAGE_BLOCK_COMMIT, err)) != 0)
         goto out;
     clock_gettime(CLOCK_MONOTONIC, &t_stage);
-    rc = finish_under_block_commit(b, err);
+    uint64_t target = 0;
+    rc = take_end_position(b, &target, err);
     IBS_INFO("backup", "BLOCK_COMMIT held for %.2f s", elapsed_s(&t_stage));
     if (rc)
         goto out;
     rc = eng_server_backup_stage(b->session, ENG_STAGE_END, err);
     b->stage_started = false;
-    if (rc || (rc = check_cancel(b, err)) != 0)
+    if (rc || (rc = wait_for_redo(b, target, err)) != 0 || (rc = check_cancel(b, err)) != 0)
         goto out;
 
     b->m.end_time = time(NULL);

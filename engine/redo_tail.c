@@ -559,9 +559,28 @@ int eng_redo_tail_finish(struct eng_redo_tail *t, uint64_t target_lsn, unsigned 
     atomic_store(&t->quit, true);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (!atomic_load(&t->done) && seconds_since(&t0) * 1000 < timeout_ms) {
+    /* A cancel (an interrupt, or the monitor seeing the log overwritten)
+     * ends the wait: the copy cannot succeed any more. */
+    while (!atomic_load(&t->done) && !atomic_load(t->opts.cancel) &&
+           seconds_since(&t0) * 1000 < timeout_ms) {
         struct timespec pause = {0, 2000000L};
         nanosleep(&pause, NULL);
+    }
+    if (!atomic_load(&t->done) && atomic_load(t->opts.cancel)) {
+        atomic_store(&t->target_lsn, 0); /* let the thread end now */
+        stop_thread(t);
+        stop_storer(t);
+        if (atomic_load(&t->store_failed)) {
+            *err = t->store_failure;
+            rc = err->code;
+        } else if (t->failure.code) {
+            *err = t->failure;
+            rc = err->code;
+        } else {
+            rc = ibs_err_set(err, IBS_E_INTERRUPTED, "redo copy cancelled");
+        }
+        tail_free(t);
+        return rc;
     }
     if (!atomic_load(&t->done)) {
         uint64_t at = atomic_load(&t->copied_lsn);
