@@ -43,6 +43,16 @@ struct io_codec *io_codec_new(int level, struct ibs_err *err)
         io_codec_free(codec);
         return NULL;
     }
+    /* Level 1 with a hash table of 2^15 entries instead of 2^14: InnoDB pages
+     * compressed as independent 1 MiB frames lose the history a stream
+     * compressor keeps, and the larger table wins it back. On 128 MiB of a
+     * sysbench table: 58.59 MB against 58.67 MB (zstd -1 on the whole
+     * stream: 58.64 MB), for about 10% more compression CPU. */
+    if (level == 1 && ZSTD_isError(ZSTD_CCtx_setParameter(codec->cctx, ZSTD_c_hashLog, 15))) {
+        ibs_err_set(err, IBS_E_INTERNAL, "zstd: cannot set the hash table size");
+        io_codec_free(codec);
+        return NULL;
+    }
     return codec;
 oom:
     io_codec_free(codec);
