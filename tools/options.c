@@ -75,7 +75,7 @@ const struct opt_def opt_defs[OPT__COUNT] = {
                       "files copied at once (copier threads)"},
     [OPT_QUEUE_DEPTH] = {"queue-depth", required_argument, "N", "8", false,
                          "reads in flight per copier thread"},
-    [OPT_CHUNK_SIZE] = {"chunk-size", required_argument, "SIZE", "1M", false,
+    [OPT_CHUNK_SIZE] = {"chunk-size", required_argument, "SIZE", "2M", false,
                         "bytes per read and per stored frame (64K multiples, up to 16M)"},
     [OPT_COMPRESS_LEVEL] = {"compress-level", required_argument, "N", "1", false,
                             "zstd level: negative is faster, up to 19 is smaller"},
