@@ -61,7 +61,6 @@ struct pass {
     unsigned fetchers_left;
     bool failed;
     struct ibs_err err;
-    uint64_t frames, bytes;
 };
 
 struct decoder {
