@@ -35,6 +35,9 @@ struct worker {
     pthread_t thread;
     uint8_t *page; /* this worker's page buffer, up to 64 KiB */
     struct prep_file *last; /* the file of the previous page: most pages share it */
+    /* Pages written and not yet handed to writeback: one range of one file. */
+    struct prep_file *wb_file;
+    off_t wb_from, wb_to;
     struct eng_prepare_result res;
     size_t err_at; /* index of the page err is about, SIZE_MAX if none */
     struct ibs_err err;
@@ -72,6 +75,28 @@ static void prefetch_page(struct worker *w, const struct redo_recv_page *pg)
     if (f && f->page_size)
         (void)posix_fadvise(f->fd, (off_t)(pg->page_no - f->first_page) * f->page_size,
                             f->page_size, POSIX_FADV_WILLNEED);
+}
+
+/* Starts writing back the pages written so far (sync_file_range(), which
+ * does not wait), so that the disk writes them while pages are applied rather
+ * than all in the final fsync. */
+static void writeback_start(struct worker *w)
+{
+    if (w->wb_file && w->wb_to > w->wb_from && w->wb_file->fd >= 0)
+        (void)sync_file_range(w->wb_file->fd, w->wb_from, w->wb_to - w->wb_from,
+                              SYNC_FILE_RANGE_WRITE);
+    w->wb_file = NULL;
+}
+
+static void writeback_note(struct worker *w, struct prep_file *f, uint32_t page_no)
+{
+    off_t at = (off_t)(page_no - f->first_page) * f->page_size;
+    if (w->wb_file != f || at != w->wb_to) {
+        writeback_start(w);
+        w->wb_file = f;
+        w->wb_from = at;
+    }
+    w->wb_to = at + f->page_size;
 }
 
 static int apply_one(struct worker *w, const struct redo_recv_page *pg, struct ibs_err *err)
@@ -113,6 +138,7 @@ static int apply_one(struct worker *w, const struct redo_recv_page *pg, struct i
     if (ar.outcome == REDO_APPLY_WRITE) {
         if ((rc = prep_write_page(f, pg->page_no, w->page, err)) != 0)
             return rc;
+        writeback_note(w, f, pg->page_no);
         res->pages_applied++;
         /* Only pages 0 get here while other pages may run (they are applied
          * first, alone), so no other worker reads these flags meanwhile. */
@@ -175,6 +201,7 @@ static void *worker_main(void *arg)
         if (!apply_range(w, run * RUN_PAGES, to, false))
             break;
     }
+    writeback_start(w);
     return NULL;
 }
 
