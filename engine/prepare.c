@@ -37,6 +37,7 @@ struct preparer {
     struct prep_inits *inits; /* last INIT_PAGE/FREE_PAGE per page, from the pre-scan */
     /* The pre-scan, running on its own thread until prescan_finish(). */
     struct preparer *prescan;
+    bool prescanned; /* the pre-scan was started (it runs once) */
     /* In the pre-scan's own copy: its thread, result and error. */
     pthread_t prescan_thread;
     bool prescan_joined;
@@ -169,7 +170,8 @@ static void resolve_spaces_by_name(struct preparer *p)
 {
     size_t n = 0;
     const struct redo_file_event *ev = redo_recv_file_events(p->recv, &n);
-    for (size_t i = 0; i < n; i++) {
+    /* The last event that names a file decides, as in prescan_finish(). */
+    for (size_t i = n; i-- > 0;) {
         const char *name = ev[i].op == REDO_FILE_OP_RENAME ? ev[i].new_name : ev[i].name;
         if (!name || (ev[i].op != REDO_FILE_OP_CREATE && ev[i].op != REDO_FILE_OP_MODIFY &&
                       ev[i].op != REDO_FILE_OP_RENAME))
@@ -195,11 +197,14 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
  *   creates a new one under the name; so does ALTER ... FORCE);
  * - the last INIT_PAGE or FREE_PAGE of every page (prepare_inits.h), so that a
  *   batch skips records a later batch makes pointless.
- * Neither is needed before the first batch is applied: the pre-scan runs on
- * its own thread while the main one collects the first batch's records, and
- * prescan_finish() waits for it before anything is applied. It works on a
- * copy of the preparer with its own collector, inits and result, and touches
- * nothing the main thread uses until it is joined. */
+ * Neither is needed before the first batch is applied, nor at all when the
+ * whole log fits in one batch: the collector then sees every event and
+ * INIT_PAGE itself. So the pre-scan runs on its own thread while the main one
+ * collects the first batch's records as soon as the log looks too large for
+ * one batch (prescan_if_batches()), or else once a batch fills up;
+ * prescan_finish() waits for it before anything is applied. It works on a copy of the preparer with
+ * its own collector, inits and result, and touches nothing the main thread
+ * uses until it is joined. */
 static void *prescan_main(void *arg)
 {
     struct preparer *q = arg;
@@ -215,6 +220,9 @@ static int prescan_start(struct preparer *p, struct ibs_err *err)
     *q = *p;
     q->res = &q->prescan_res;
     q->names_only = true;
+    q->applying = NULL;
+    q->applying_batch = NULL;
+    q->log_map = NULL;
     q->recv = redo_recv_new(p->page_size, err);
     q->inits = q->recv ? prep_inits_new(err) : NULL;
     if (!q->inits) {
@@ -228,6 +236,7 @@ static int prescan_start(struct preparer *p, struct ibs_err *err)
         q->prescan_joined = true;
     }
     p->prescan = q;
+    p->prescanned = true;
     return 0;
 }
 
@@ -301,6 +310,10 @@ static int apply_batch(struct preparer *p, bool last, size_t log_at, struct ibs_
     double t0 = now_s();
     size_t mem = redo_recv_mem_used(p->recv);
     int rc = applied_wait(p, err);
+    /* The log was not all collected: this batch needs the pre-scan's
+     * knowledge of the rest (see prescan_main()). */
+    if (!rc && !last && !p->prescanned)
+        rc = prescan_start(p, err);
     if (!rc)
         rc = prescan_finish(p, err);
     if (rc)
@@ -347,6 +360,22 @@ static int apply_batch(struct preparer *p, bool last, size_t log_at, struct ibs_
 }
 
 /* ---- reading the log ---- */
+
+/* Log read before the collector's memory is extrapolated to the whole log. */
+#define PRESCAN_SAMPLE (64u << 20)
+
+/* Starts the pre-scan if the records collected from the first `read` bytes
+ * of the log, extrapolated to all `total`, come near a batch's limit: then
+ * the log likely takes several batches, and the first one should not wait
+ * for a whole pre-scan (see prescan_main()). */
+static int prescan_if_batches(struct preparer *p, uint64_t read, uint64_t total,
+                              uint64_t batch_limit, struct ibs_err *err)
+{
+    if (p->prescanned || read < PRESCAN_SAMPLE)
+        return 0;
+    double whole = (double)redo_recv_mem_used(p->recv) * (double)total / (double)read;
+    return whole > 0.75 * (double)batch_limit ? prescan_start(p, err) : 0;
+}
 
 static int note_init(void *ctx, uint32_t space_id, uint32_t page_no, uint64_t mtr_lsn,
                      struct ibs_err *err)
@@ -446,6 +475,10 @@ static int parse_log(struct preparer *p, const struct checkpoints *cp, struct ib
                 (rc = apply_batch(p, false, at + pos, err)) != 0)
                 goto out;
         }
+        if (!p->names_only &&
+            (rc = prescan_if_batches(p, lsn - ckpt.checkpoint_lsn, end - ckpt.checkpoint_lsn,
+                                     use_memory / 2, err)) != 0)
+            goto out;
     }
     if (cp && lsn < cp->last_lsn) {
         rc = ibs_err_set(err, IBS_E_REDO,
@@ -626,13 +659,11 @@ apply:
     p.threads = cores > 1 ? (unsigned)cores : 1;
     if ((rc = prep_spaces_scan(opts->target, p.page_size, &p.spaces, err)) != 0)
         goto out;
-    if ((rc = prescan_start(&p, err)) != 0)
-        goto out;
     p.batch_start = now_s();
     rc = parse_log(&p, opts->intermediate ? NULL : &cp, err);
     if (p.prescan) {
         /* The log was read to its end or failed before the last batch: the
-         * pre-scan's error (the same log, read first) comes first. */
+         * pre-scan's error (the same log, from its start) comes first. */
         struct ibs_err scan_err;
         int scan_rc = prescan_finish(&p, &scan_err);
         if (scan_rc) {
