@@ -118,7 +118,9 @@ static size_t open_files_allowed(void)
     }
     if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur > (1u << 20))
         return 1u << 20;
-    return lim.rlim_cur > 256 ? (size_t)lim.rlim_cur - 128 : 64;
+    if (lim.rlim_cur > 256)
+        return (size_t)lim.rlim_cur - 128;
+    return lim.rlim_cur > 16 ? (size_t)lim.rlim_cur / 2 : 8;
 }
 
 int restore_open_existing(const char *path, int *fd, struct ibs_err *err)

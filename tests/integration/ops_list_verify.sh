@@ -4,7 +4,8 @@
 # --all, info's chain and per-database sizes, and verify finding a flipped
 # byte in a data object (which also stops a restore, exit 6), a truncated
 # object, a deleted pack and hand-edited manifests (exit 6), a missing backup
-# (exit 11), a clean one (exit 0).
+# (exit 11), a clean one (exit 0); a restore limited to 40 file descriptors
+# writes the same files as one without limit.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ops_lib.sh"
@@ -76,6 +77,13 @@ ops_assert_grep "^backup $FIRST: ok" "$OPS_OUT" "first verified"
 ops_assert_grep "^backup $SECOND: ok" "$OPS_OUT" "second verified"
 ops_expect_rc 11 "$IBSTREAM" verify --repo "$REPO" --backup 19990101-000000F
 ops_assert_grep "no backup 19990101-000000F" "$OPS_ERR" "missing backup message"
+
+ibs_log "restore with 40 file descriptors (files written in groups) equals an unlimited one"
+ops_expect_rc 0 "$IBSTREAM" restore --repo "$REPO" --backup "$SECOND" --target "$T/r-all" --no-prepare
+ops_expect_rc 0 bash -c 'ulimit -Sn 40 && ulimit -Hn 40 && exec "$@"' limit \
+    "$IBSTREAM" restore --repo "$REPO" --backup "$SECOND" --target "$T/r-40" --no-prepare
+diff -r "$T/r-all" "$T/r-40" >&2 || ibs_die "the restore with 40 descriptors differs (above)"
+[[ $(find "$T/r-40" -type f | wc -l) -gt 40 ]] || ibs_die "too few files to need groups: $(find "$T/r-40" -type f | wc -l)"
 
 # Each corruption is made on a copy of the repository, so the next one starts clean.
 corrupt_copy() {
