@@ -106,6 +106,16 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int eng_out_sync_dir(const char *dir, struct ibs_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ibs_err_sys(err, io_errno_code(errno), errno, "open directory %s", dir);
+    int rc = io_file_sync(fd, dir, err);
+    close(fd);
+    return rc;
+}
+
 /* A new file's name is durable only once its directory is synced. */
 static int sync_dirs(const struct eng_out_file *files, size_t n, struct ibs_err *err)
 {
@@ -128,13 +138,7 @@ static int sync_dirs(const struct eng_out_file *files, size_t n, struct ibs_err 
     for (size_t i = 0; i < count && !rc; i++) {
         if (i > 0 && strcmp(dirs[i], dirs[i - 1]) == 0)
             continue;
-        int fd = open(dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-            rc = ibs_err_sys(err, io_errno_code(errno), errno, "open directory %s", dirs[i]);
-        else {
-            rc = io_file_sync(fd, dirs[i], err);
-            close(fd);
-        }
+        rc = eng_out_sync_dir(dirs[i], err);
     }
     for (size_t i = 0; i < count; i++)
         free(dirs[i]);

@@ -34,7 +34,9 @@ struct eng_out_file {
  * and always when ok is false: then nothing is resized or synced, the files are
  * only closed). Returns the first failure in order. */
 int eng_out_finish_many(struct eng_out_file *files, size_t n, bool ok, struct ibs_err *err);
-/* Writes a small text file dir/name. */
+/* Syncs directory dir, so the names of files created in it are durable. */
+int eng_out_sync_dir(const char *dir, struct ibs_err *err);
+/* Writes a small text file dir/name (synced; its directory is not). */
 int eng_out_text(const char *dir, const char *name, const char *text, struct ibs_err *err);
 
 #endif

@@ -159,7 +159,8 @@ static int relink_data_directories(struct restorer *r, struct ibs_err *err)
         if ((rc = restore_target_path(r->opts, link, fixed, sizeof(fixed), err)) != 0)
             return rc;
         f = fopen(path, "w");
-        if (!f || fputs(fixed, f) < 0 || fclose(f) != 0)
+        bool ok = f && fputs(fixed, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+        if ((f && fclose(f) != 0) || !ok)
             return ibs_err_sys(err, IBS_E_IO, errno, "rewrite %s", path);
     }
     return 0;
@@ -387,7 +388,8 @@ int eng_restore_raw(const struct eng_restore_opts *opts, struct eng_restore_resu
              opts->target);
     if ((rc = restore_files(&r, err)) != 0 || (rc = relink_data_directories(&r, err)) != 0 ||
         (rc = restore_log(&r, &r.m, err)) != 0 ||
-        (rc = write_metadata(&r, err)) != 0)
+        (rc = write_metadata(&r, err)) != 0 ||
+        (rc = eng_out_sync_dir(opts->target, err)) != 0)
         goto out;
 done:
     res->checkpoint_lsn = r.m.checkpoint_lsn;
