@@ -27,6 +27,7 @@ struct eng_restore_opts {
      * is applied. A full backup is written as without it. */
     bool delta_layout;
     uint64_t batch_bytes; /* frames fetched and not yet written (memory bound); 0 = 64 MiB */
+    unsigned fetchers;    /* ranged reads in flight (at most 64); 0 = 4 */
     atomic_bool *cancel;
 };
 

@@ -24,7 +24,8 @@
 
 #define SPAN_MAX (8u << 20)      /* bytes of one ranged read (unless one frame is larger) */
 #define SPAN_GAP_MAX (64u << 10) /* unused bytes between two frames read in one span */
-#define FETCHERS 4               /* ranged reads in flight */
+#define FETCHERS_DEFAULT 4       /* ranged reads in flight, unless the options say */
+#define FETCHERS_MAX 64
 #define DECODERS_MAX 8
 #define SPARSE_BLOCK 4096        /* all-zero blocks of a byte frame are left as holes */
 
@@ -325,7 +326,7 @@ int restore_pass(struct restorer *r, struct restore_out *outs, size_t n,
 {
     struct pass p = {.r = r, .outs = outs};
     struct decoder decoders[DECODERS_MAX];
-    pthread_t dthreads[DECODERS_MAX], fthreads[FETCHERS];
+    pthread_t dthreads[DECODERS_MAX], fthreads[FETCHERS_MAX];
     uint8_t **bufs = NULL;
     size_t n_bufs = 0, n_dec = 0, n_dthreads = 0, n_fthreads = 0;
     int rc;
@@ -338,14 +339,19 @@ int restore_pass(struct restorer *r, struct restore_out *outs, size_t n,
         rc = open_files ? open_files(ctx, outs, n, err) : 0;
         goto out;
     }
-    /* As many span buffers as the memory bound allows, at least two; never
-     * more than there are spans, nor more than keep every thread busy twice. */
+    /* As many span buffers as the memory bound allows, but one per thread at
+     * least (more fetchers were asked for: they need somewhere to read to);
+     * never more than there are spans, nor more than keep every thread busy
+     * twice. */
     unsigned want_dec = decoder_count();
+    unsigned fetchers = r->opts->fetchers ? r->opts->fetchers : FETCHERS_DEFAULT;
+    if (fetchers > FETCHERS_MAX)
+        fetchers = FETCHERS_MAX;
     size_t want = r->batch_cap / p.buf_cap;
-    if (want > 2 * (FETCHERS + want_dec))
-        want = 2 * (FETCHERS + want_dec);
-    if (want < 2)
-        want = 2;
+    if (want > 2 * (fetchers + want_dec))
+        want = 2 * (fetchers + want_dec);
+    if (want < fetchers + want_dec)
+        want = fetchers + want_dec;
     if (want > p.n_spans)
         want = p.n_spans;
     if (want_dec > p.n_spans)
@@ -376,7 +382,7 @@ int restore_pass(struct restorer *r, struct restore_out *outs, size_t n,
 
     /* fetchers_left counts the fetchers and, until they are all started,
      * this thread: the ready queue is closed when the count drops to 0. */
-    unsigned want_fetch = p.n_spans < FETCHERS ? (unsigned)p.n_spans : FETCHERS;
+    unsigned want_fetch = p.n_spans < fetchers ? (unsigned)p.n_spans : fetchers;
     p.fetchers_left = 1;
     for (; n_fthreads < want_fetch; n_fthreads++) {
         pthread_mutex_lock(&p.lock);

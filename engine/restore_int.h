@@ -61,8 +61,9 @@ int restore_log(struct restorer *r, const struct eng_manifest *m, struct ibs_err
 
 /* restore_fetch.c: fetches, verifies, decodes and writes every frame of n
  * files. Frames adjacent in an object are fetched together in one ranged read
- * (a span); spans are fetched on a few threads while others verify, decode
- * and write what has arrived, with at most batch_cap bytes of spans held. A
+ * (a span); spans are fetched on opts->fetchers threads while others verify,
+ * decode and write what has arrived, with at most batch_cap bytes of spans
+ * held (or one span per thread, if that is more). A
  * frame is written only after its header and XXH3 match the manifest; the
  * first failure stops the pass and is returned (writes may have happened).
  * open_files (NULL when every outs[i].fd is open already) opens the files and

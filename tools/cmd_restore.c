@@ -98,6 +98,11 @@ static int run_restore(struct opts *o, int argc, char **argv, int first_arg, str
     r.force = opts_bool(o, OPT_FORCE);
     r.delta_layout = opts_bool(o, OPT_NO_PREPARE);
     r.cancel = &cli_interrupted;
+    /* --s3-parts-in-flight: ranged reads at once, for a local repository too. */
+    if ((rc = opts_uint(o, OPT_S3_PARTS_IN_FLIGHT, &r.fetchers, err)) != 0) {
+        store_close(r.store);
+        return rc;
+    }
     rc = eng_restore_raw(&r, &res, err);
     store_close(r.store);
     if (rc)
