@@ -70,6 +70,11 @@ static enum eng_mfile_kind mfile_kind(enum eng_file_kind kind)
     return ENG_MFILE_OTHER;
 }
 
+static uint64_t pack_size(const struct eng_backup_opts *opts)
+{
+    return opts->pack_size ? opts->pack_size : ENG_PACK_SIZE_DEFAULT;
+}
+
 static int check_cancel(struct backup *b, struct ibs_err *err)
 {
     if (atomic_load(b->opts->cancel)) {
@@ -350,6 +355,7 @@ static int start_redo(struct backup *b, struct ibs_err *err)
         .store = b->opts->store,
         .prefix = redo_prefix,
         .compress_level = b->opts->compress_level,
+        .pack_size = pack_size(b->opts),
         .page_size = b->info.page_size,
         .cancel = b->opts->cancel,
         .key = b->encrypted ? &b->data_key : NULL,
@@ -522,7 +528,7 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
         goto out;
     char data_prefix[160];
     snprintf(data_prefix, sizeof(data_prefix), "%s/data", b->prefix);
-    if ((rc = eng_pack_writer_new(opts->store, data_prefix, 0, &b->packs, err)) != 0)
+    if ((rc = eng_pack_writer_new(opts->store, data_prefix, pack_size(opts), &b->packs, err)) != 0)
         goto out;
     if (opts->throttle_bps && !(b->throttle = io_throttle_new(opts->throttle_bps, err))) {
         rc = err->code;

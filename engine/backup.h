@@ -21,6 +21,7 @@ struct eng_backup_opts {
     unsigned parallel;        /* copier workers */
     unsigned queue_depth;     /* reads in flight per worker */
     uint32_t chunk_size;      /* bytes per read and per frame */
+    uint64_t pack_size;       /* largest object (0: ENG_PACK_SIZE_DEFAULT) */
     int compress_level;
     uint64_t throttle_bps;    /* read bandwidth limit, 0 = none */
     unsigned redo_timeout_s;  /* how long to wait for the tailer at the end */

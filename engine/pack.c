@@ -43,18 +43,40 @@ int eng_pack_writer_new(struct store *store, const char *prefix, uint64_t max_pa
     return 0;
 }
 
+/* Records committed object no at index no: objects committed by different
+ * threads may complete out of order. Called with the lock held. */
 static int record_pack(struct eng_pack_writer *pw, uint32_t no, uint64_t size, struct ibs_err *err)
 {
-    struct eng_pack_info *grown = realloc(pw->packs, (pw->pack_count + 1) * sizeof(*grown));
-    if (!grown)
+    if (no >= pw->pack_count) {
+        struct eng_pack_info *grown = realloc(pw->packs, (no + 1) * sizeof(*grown));
+        if (!grown)
+            return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+        memset(grown + pw->pack_count, 0, (no + 1 - pw->pack_count) * sizeof(*grown));
+        pw->packs = grown;
+        pw->pack_count = no + 1;
+    }
+    pw->packs[no].key = pack_key(pw->prefix, no);
+    pw->packs[no].size = size;
+    if (!pw->packs[no].key)
         return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
-    pw->packs = grown;
-    grown[pw->pack_count].key = pack_key(pw->prefix, no);
-    grown[pw->pack_count].size = size;
-    if (!grown[pw->pack_count].key)
-        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
-    pw->pack_count++;
     return 0;
+}
+
+/* Commits a full object outside the lock, so the other threads append to the
+ * next one meanwhile: completing a large multipart upload takes seconds on
+ * some stores. */
+static int commit_full(struct eng_pack_writer *pw, struct store_writer *w, uint32_t no,
+                       struct ibs_err *err)
+{
+    uint64_t size = store_writer_offset(w);
+    int rc = store_writer_commit(w, err);
+    pthread_mutex_lock(&pw->lock);
+    if (!rc)
+        rc = record_pack(pw, no, size, err);
+    if (rc && !pw->failure.code)
+        pw->failure = *err;
+    pthread_mutex_unlock(&pw->lock);
+    return rc;
 }
 
 /* Commits the current object; called with the lock held. */
@@ -84,6 +106,8 @@ int eng_pack_append(struct eng_pack_writer *pw, const void *frame, size_t len,
                     struct eng_frame_loc *loc, struct ibs_err *err)
 {
     int rc = 0;
+    struct store_writer *full = NULL; /* committed by this thread after unlocking */
+    uint32_t full_no = 0;
     pthread_mutex_lock(&pw->lock);
     if (pw->failure.code) {
         *err = pw->failure;
@@ -95,8 +119,11 @@ int eng_pack_append(struct eng_pack_writer *pw, const void *frame, size_t len,
         uint64_t limit = store_writer_capacity(pw->current);
         if (pw->max_pack_size && pw->max_pack_size < limit)
             limit = pw->max_pack_size;
-        if (used > 0 && used + len > limit && (rc = close_current(pw, err)) != 0)
-            goto fail;
+        if (used > 0 && used + len > limit) {
+            full = pw->current;
+            full_no = pw->current_no++;
+            pw->current = NULL;
+        }
     }
     if (!pw->current && (rc = open_current(pw, err)) != 0)
         goto fail;
@@ -111,6 +138,13 @@ fail:
     pw->failure = *err;
 out:
     pthread_mutex_unlock(&pw->lock);
+    if (full) {
+        if (rc) {
+            store_writer_abort(full);
+        } else {
+            rc = commit_full(pw, full, full_no, err);
+        }
+    }
     return rc;
 }
 
@@ -168,6 +202,7 @@ void eng_pack_writer_abort(struct eng_pack_writer *pw)
         return;
     /* Best effort: what a failed delete leaves, `cleanup` removes (no manifest names it). */
     for (size_t i = 0; i < pw->pack_count; i++)
-        store_delete(pw->store, pw->packs[i].key, &ignored);
+        if (pw->packs[i].key)
+            store_delete(pw->store, pw->packs[i].key, &ignored);
     writer_free(pw);
 }

@@ -26,6 +26,12 @@ struct eng_pack_info {
 
 struct eng_pack_writer;
 
+/* Objects of a backup are at most this large: a full object is committed
+ * while the next one fills, so the end of a backup waits only for the last
+ * one (completing a multipart upload of hundreds of MB takes seconds on some
+ * stores), and a restore can fetch from several objects at once. */
+#define ENG_PACK_SIZE_DEFAULT (128ull << 20)
+
 /* prefix is the key without the number ("backups/<id>/data"). max_pack_size 0
  * means "as large as the store allows". */
 int eng_pack_writer_new(struct store *store, const char *prefix, uint64_t max_pack_size,

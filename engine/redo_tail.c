@@ -477,7 +477,8 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
         rc = err->code;
         goto fail;
     }
-    if ((rc = eng_pack_writer_new(opts->store, opts->prefix, 0, &t->packs, err)) != 0)
+    if ((rc = eng_pack_writer_new(opts->store, opts->prefix,
+                                   opts->pack_size ? opts->pack_size : ENG_PACK_SIZE_DEFAULT, &t->packs, err)) != 0)
         goto fail;
     t->out_lsn = t->info.checkpoint_lsn;
     atomic_init(&t->copied_lsn, t->info.checkpoint_lsn);

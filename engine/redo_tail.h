@@ -26,6 +26,7 @@ struct eng_redo_tail_opts {
     const char *prefix;      /* "backups/<id>/redo" */
     int compress_level;
     uint32_t frame_bytes;    /* log bytes per frame (default 4 MiB) */
+    uint64_t pack_size;      /* largest object (0: ENG_PACK_SIZE_DEFAULT) */
     unsigned poll_us;        /* sleep when caught up (default 1000) */
     uint32_t page_size;      /* innodb_page_size */
     atomic_bool *cancel;

@@ -10,19 +10,21 @@
 #include "tools/signals.h"
 
 static const int backup_options[] = {COMMON_OPTIONS,     CONNECTION_OPTIONS, REPO_OPTIONS,
-                                     OPT_PARALLEL,       OPT_QUEUE_DEPTH,    OPT_CHUNK_SIZE,
+                                     OPT_PARALLEL,       OPT_QUEUE_DEPTH,    OPT_CHUNK_SIZE,     OPT_PACK_SIZE,
                                      OPT_COMPRESS_LEVEL, OPT_THROTTLE,       OPT_REDO_TIMEOUT,
                                      OPT_INCREMENTAL,    OPT_BASE,           -1};
 
 static int backup_settings(struct opts *o, struct eng_backup_opts *b, struct ibs_err *err)
 {
-    uint64_t chunk, throttle_mb;
+    uint64_t chunk, pack, throttle_mb;
     unsigned level_abs;
     int rc = opts_uint(o, OPT_PARALLEL, &b->parallel, err);
     if (!rc)
         rc = opts_uint(o, OPT_QUEUE_DEPTH, &b->queue_depth, err);
     if (!rc)
         rc = opts_size(o, OPT_CHUNK_SIZE, &chunk, err);
+    if (!rc)
+        rc = opts_size(o, OPT_PACK_SIZE, &pack, err);
     if (!rc)
         rc = opts_size(o, OPT_THROTTLE, &throttle_mb, err);
     if (!rc)
@@ -45,6 +47,9 @@ static int backup_settings(struct opts *o, struct eng_backup_opts *b, struct ibs
         return ibs_err_set(err, IBS_E_USAGE,
                            "--chunk-size must be a multiple of 64K between 64K and 16M");
     b->chunk_size = (uint32_t)chunk;
+    if (pack < (1u << 20) || pack > (4ull << 30))
+        return ibs_err_set(err, IBS_E_USAGE, "--pack-size must be between 1M and 4G");
+    b->pack_size = pack;
     b->throttle_bps = throttle_mb * 1000000ull;
     return 0;
 }

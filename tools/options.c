@@ -77,6 +77,9 @@ const struct opt_def opt_defs[OPT__COUNT] = {
                          "reads in flight per copier thread"},
     [OPT_CHUNK_SIZE] = {"chunk-size", required_argument, "SIZE", "2M", false,
                         "bytes per read and per stored frame (64K multiples, up to 16M)"},
+    [OPT_PACK_SIZE] = {"pack-size", required_argument, "SIZE", "128M", false,
+                       "largest object of a backup: a full one is completed while the next "
+                       "fills (1M to 4G)"},
     [OPT_COMPRESS_LEVEL] = {"compress-level", required_argument, "N", "1", false,
                             "zstd level: negative is faster, up to 19 is smaller"},
     [OPT_THROTTLE] = {"throttle", required_argument, "MB/S", "0", false,

@@ -14,7 +14,7 @@ S3=(--s3-endpoint "$IBS_TEST_S3_ENDPOINT" --s3-part-size 5M)
 
 ibs_sql "CREATE DATABASE d;
     CREATE TABLE d.big (id INT PRIMARY KEY, b BLOB) ENGINE=InnoDB;
-    INSERT INTO d.big SELECT seq, RANDOM_BYTES(2000) FROM d.seq_1_to_8000;
+    INSERT INTO d.big SELECT seq, RANDOM_BYTES(1000) FROM d.seq_1_to_8000; -- at most 1024 bytes
     CREATE TABLE d.my (id INT PRIMARY KEY, v VARCHAR(100)) ENGINE=MyISAM;
     INSERT INTO d.my SELECT seq, CONCAT('v', seq) FROM d.seq_1_to_2000"
 "$WL" init --socket "$IBS_TEST_MYSQL_SOCKET" --db wl
@@ -23,7 +23,10 @@ bt_checkpoint
 wl=$!
 sleep 1
 set +e
-"$IBSTREAM" backup --defaults-file "$IBS_TEST_DEFAULTS_FILE" --repo "$REPO" "${S3[@]}" >"$T/b.out" 2>"$T/b.err"
+# --pack-size 1M: a pack per frame or two, so objects are completed while
+# others fill, and the restore reads from many.
+"$IBSTREAM" backup --defaults-file "$IBS_TEST_DEFAULTS_FILE" --repo "$REPO" "${S3[@]}" --pack-size 1M \
+    >"$T/b.out" 2>"$T/b.err"
 rc=$?
 set -e
 touch "$T/stop"
@@ -34,7 +37,8 @@ id=$(sed -n 's/^backup \([^ ]*\) complete: .*/\1/p' "$T/b.out")
 [[ -n "$id" ]] || ibs_die "no summary line"
 keys=$(ibs_aws s3 ls --recursive "$REPO/backups/$id/" | awk '{print $4}')
 grep -q "backups/$id/manifest$" <<<"$keys" || ibs_die "no manifest object for $id: $keys"
-grep -q "backups/$id/data\." <<<"$keys" || ibs_die "no data pack object for $id: $keys"
+packs=$(grep -c "backups/$id/data\.[0-9]*$" <<<"$keys" || true)
+((packs >= 3)) || ibs_die "$packs data pack objects with --pack-size 1M, want several: $keys"
 
 want=$(bt_checksums main d.big d.my)
 count=$(ibs_sql "SELECT COUNT(*) FROM d.big")

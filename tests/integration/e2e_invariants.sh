@@ -43,7 +43,7 @@ bank_applog >"$T/applog.log" 2>&1 &
 pids+=($!)
 sleep 2
 
-"$IBSTREAM" backup --defaults-file "$IBS_TEST_DEFAULTS_FILE" --repo "$T/repo" --throttle 2 \
+"$IBSTREAM" backup --defaults-file "$IBS_TEST_DEFAULTS_FILE" --repo "$T/repo" --throttle 2 --pack-size 1M \
     >"$T/backup.out" 2>"$T/backup.err" || { cat "$T/backup.err" >&2; ibs_die "backup failed"; }
 rm -f "$T/workload.run"
 for pid in "${pids[@]}"; do wait "$pid" || ibs_die "a writer of the workload failed (see $T/*.log)"; done

@@ -10,7 +10,8 @@ set -euo pipefail
 
 ibs_start_mariadb
 repo="$IBS_TEST_TMPDIR/repo"
-backup() { "$IBSTREAM" backup --defaults-file="$IBS_TEST_DEFAULTS_FILE" --repo "$repo" "$@"; }
+# --pack-size 1M: members spread over many objects.
+backup() { "$IBSTREAM" backup --defaults-file="$IBS_TEST_DEFAULTS_FILE" --repo "$repo" --pack-size 1M "$@"; }
 last_id() { ls "$repo/backups" | sort | tail -1; }
 checksums() { # instance -> "table checksum" lines of every user table
     ibs_sql_on "$1" "SELECT CONCAT(table_schema,'.',table_name) FROM information_schema.tables
