@@ -7,6 +7,9 @@
 #include <string.h>
 
 struct eng_pack_writer {
+    /* One full object completes at a time: each holds its part buffers until
+     * its upload ends, so this bounds the memory to two objects' worth. */
+    pthread_mutex_t commit_lock;
     pthread_mutex_t lock; /* guards every field below */
     struct store *store;
     char *prefix;
@@ -36,6 +39,7 @@ int eng_pack_writer_new(struct store *store, const char *prefix, uint64_t max_pa
         return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
     }
     pthread_mutex_init(&pw->lock, NULL);
+    pthread_mutex_init(&pw->commit_lock, NULL);
     pw->store = store;
     pw->max_pack_size = max_pack_size;
     ibs_err_clear(&pw->failure);
@@ -69,7 +73,9 @@ static int commit_full(struct eng_pack_writer *pw, struct store_writer *w, uint3
                        struct ibs_err *err)
 {
     uint64_t size = store_writer_offset(w);
+    pthread_mutex_lock(&pw->commit_lock);
     int rc = store_writer_commit(w, err);
+    pthread_mutex_unlock(&pw->commit_lock);
     pthread_mutex_lock(&pw->lock);
     if (!rc)
         rc = record_pack(pw, no, size, err);
@@ -169,6 +175,7 @@ static void writer_free(struct eng_pack_writer *pw)
         store_writer_abort(pw->current);
     eng_pack_info_free(pw->packs, pw->pack_count);
     pthread_mutex_destroy(&pw->lock);
+    pthread_mutex_destroy(&pw->commit_lock);
     free(pw->prefix);
     free(pw);
 }
