@@ -197,6 +197,7 @@ int eng_lock_acquire(struct store *store, const char *command, uint64_t stale_af
         snprintf(lk->me.token + 2 * i, 3, "%02x", rnd[i]);
 
     rc = eng_lock_read(store, &cur, err);
+    bool free_now = rc == IBS_E_NOTFOUND;
     if (rc == 0) {
         const char *why = NULL;
         char who[512];
@@ -220,6 +221,35 @@ int eng_lock_acquire(struct store *store, const char *command, uint64_t stale_af
     if (to_json(&lk->me, &text) != 0) {
         rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
         goto fail;
+    }
+    /* No lock, and a store that creates objects exclusively: whoever creates
+     * it first holds it, nothing to read back. (Breaking a stale lock keeps
+     * the put and read-back below: deleting it first could delete the lock a
+     * faster breaker has just taken.) */
+    if (free_now && store_has_put_new(store)) {
+        bool created = false;
+        rc = store_put_new(store, ENG_LOCK_KEY, text, strlen(text), &created, err);
+        free(text);
+        if (rc) {
+            ibs_err_wrap(err, "taking the repository lock");
+            goto fail;
+        }
+        if (!created) {
+            rc = eng_lock_read(store, &cur, err);
+            if (rc == 0)
+                rc = locked_error(store, &cur, err);
+            else if (rc == IBS_E_NOTFOUND)
+                rc = ibs_err_set(err, IBS_E_LOCKED,
+                                 "repository %s: another process took the lock and released "
+                                 "it meanwhile: try again",
+                                 store_url(store));
+            else
+                ibs_err_wrap(err, "reading the repository lock another process took");
+            goto fail;
+        }
+        IBS_DEBUG("lock", "took the lock of %s (token %s)", store_url(store), lk->me.token);
+        *out = lk;
+        return 0;
     }
     rc = store_put(store, ENG_LOCK_KEY, text, strlen(text), err);
     free(text);

@@ -432,6 +432,7 @@ const struct store_driver_ops store_local_driver = {
     .put = local_put,
     .get = local_get,
     .get_range = local_get_range,
+    .put_new = local_put_new,
     .get_ranges = local_get_ranges,
     .head = local_head,
     .list = local_list,

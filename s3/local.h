@@ -75,5 +75,7 @@ uint64_t local_writer_capacity(const struct store_driver_writer *w);
 int local_writer_commit(struct store_driver_writer *w, struct ibs_err *err);
 void local_writer_abort(struct store_driver_writer *w);
 int local_put(void *state, const char *key, const void *data, size_t len, struct ibs_err *err);
+int local_put_new(void *state, const char *key, const void *data, size_t len, bool *created,
+                  struct ibs_err *err);
 
 #endif

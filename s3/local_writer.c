@@ -247,7 +247,8 @@ uint64_t local_writer_capacity(const struct store_driver_writer *w)
 /* Renames the synced upload file to the object's path, making the parent
  * directories; a concurrent delete may prune a directory we just made, so
  * the pair is retried a bounded number of times. */
-static int publish(struct store_driver_writer *w, const char *final_path, struct ibs_err *err)
+static int publish(struct store_driver_writer *w, const char *final_path, bool *created,
+                   struct ibs_err *err)
 {
     int rc;
 
@@ -255,7 +256,17 @@ static int publish(struct store_driver_writer *w, const char *final_path, struct
         rc = local_mkdir_parents(w->ls->root, w->key, err);
         if (rc)
             return rc;
-        if (rename(w->tmp_path, final_path) == 0)
+        /* created != NULL: link() fails where the name exists, where rename()
+         * would replace it. */
+        if (created && link(w->tmp_path, final_path) == 0) {
+            *created = true;
+            break;
+        }
+        if (created && errno == EEXIST) {
+            *created = false;
+            return 0;
+        }
+        if (!created && rename(w->tmp_path, final_path) == 0)
             break;
         if (errno != ENOENT || tries >= LOCAL_RACE_RETRIES)
             return local_err(err, errno, final_path, "publishing %s (upload %s)", w->key,
@@ -264,7 +275,7 @@ static int publish(struct store_driver_writer *w, const char *final_path, struct
     return local_sync_parent(final_path, err);
 }
 
-int local_writer_commit(struct store_driver_writer *w, struct ibs_err *err)
+static int writer_commit(struct store_driver_writer *w, bool *created, struct ibs_err *err)
 {
     char *final_path = NULL;
     int rc;
@@ -293,12 +304,17 @@ int local_writer_commit(struct store_driver_writer *w, struct ibs_err *err)
         rc = err->code;
         goto out;
     }
-    rc = publish(w, final_path, err);
+    rc = publish(w, final_path, created, err);
 out:
     writer_discard(w);
     free(final_path);
     writer_free(w);
     return rc;
+}
+
+int local_writer_commit(struct store_driver_writer *w, struct ibs_err *err)
+{
+    return writer_commit(w, NULL, err);
 }
 
 void local_writer_abort(struct store_driver_writer *w)
@@ -323,4 +339,21 @@ int local_put(void *state, const char *key, const void *data, size_t len, struct
         return rc;
     }
     return local_writer_commit(w, err);
+}
+
+int local_put_new(void *state, const char *key, const void *data, size_t len, bool *created,
+                  struct ibs_err *err)
+{
+    struct store_driver_writer *w;
+    int rc;
+
+    rc = local_writer_open(state, key, &w, err);
+    if (rc)
+        return rc;
+    rc = local_writer_write(w, data, len, err);
+    if (rc) {
+        local_writer_abort(w);
+        return rc;
+    }
+    return writer_commit(w, created, err);
 }

@@ -302,6 +302,22 @@ int store_put(struct store *store, const char *key, const void *data, size_t len
     return store->ops->put(store->state, key, data, len, err);
 }
 
+bool store_has_put_new(const struct store *store)
+{
+    return store->ops->put_new != NULL;
+}
+
+int store_put_new(struct store *store, const char *key, const void *data, size_t len,
+                  bool *created, struct ibs_err *err)
+{
+    int rc = check_name("key", key, true, err);
+    if (rc)
+        return rc;
+    if (!store->ops->put_new)
+        return ibs_err_set(err, IBS_E_INTERNAL, "%s store: no exclusive put", store->ops->kind);
+    return store->ops->put_new(store->state, key, data, len, created, err);
+}
+
 int store_get(struct store *store, const char *key, void **data, size_t *len, struct ibs_err *err)
 {
     int rc = check_name("key", key, true, err);

@@ -95,6 +95,12 @@ const char *store_kind(const struct store *store);
 /* Whole-object operations, for small objects (manifests, locks). */
 int store_put(struct store *store, const char *key, const void *data, size_t len,
               struct ibs_err *err);
+/* Creates key only if no object has it, atomically: *created says whether
+ * this call did. Offered by stores that can (store_has_put_new(): the local
+ * driver, with link()); the repository lock uses it to skip a read-back. */
+bool store_has_put_new(const struct store *store);
+int store_put_new(struct store *store, const char *key, const void *data, size_t len,
+                  bool *created, struct ibs_err *err);
 /* Reads a whole object into a malloc'd buffer the caller frees. IBS_E_NOTFOUND if absent. */
 int store_get(struct store *store, const char *key, void **data, size_t *len, struct ibs_err *err);
 /* Reads exactly len bytes at offset; a short object is an IBS_E_INTEGRITY error. */

@@ -14,6 +14,9 @@ struct store_driver_ops {
     int (*open)(const struct store_opts *opts, const char *root, void **state, struct ibs_err *err);
     void (*close)(void *state);
     int (*put)(void *state, const char *key, const void *data, size_t len, struct ibs_err *err);
+    /* Optional (NULL: not offered): put only when key does not exist yet. */
+    int (*put_new)(void *state, const char *key, const void *data, size_t len, bool *created,
+                   struct ibs_err *err);
     int (*get)(void *state, const char *key, void **data, size_t *len, struct ibs_err *err);
     int (*get_range)(void *state, const char *key, uint64_t offset, void *buf, size_t len,
                      struct ibs_err *err);

@@ -117,3 +117,36 @@ ops_expect_rc 0 "$IBSTREAM" verify --repo "$REPO" --backup latest
 ops_expect_rc 0 "$IBSTREAM" cleanup --repo "$REPO" --older-than 0
 ops_assert_grep "^aborted 0 upload\(s\), removed 0 object\(s\)" "$OPS_OUT" "a clean repository has nothing to clean"
 ibs_log "ops_expire_lock: ok"
+
+ibs_log "six backups started at once on a fresh repository: exactly one takes the lock"
+RACE=$T/race
+pids=()
+for i in 1 2 3 4 5 6; do
+    "$IBSTREAM" backup --defaults-file "$IBS_TEST_DEFAULTS_FILE" --repo "$RACE" --throttle 1 \
+        --parallel 1 --log-level warn >"$T/race$i.out" 2>"$T/race$i.err" &
+    pids+=($!)
+done
+for ((i = 0; i < 300; i++)); do
+    running=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && running=$((running + 1)); done
+    ((running <= 1)) && break
+    sleep 0.1
+done
+locked=0 winner=""
+for i in 1 2 3 4 5 6; do
+    if kill -0 "${pids[i - 1]}" 2>/dev/null; then
+        winner=${pids[i - 1]}
+    else
+        rc=0
+        wait "${pids[i - 1]}" || rc=$?
+        ((rc == 7)) || { cat "$T/race$i.err" >&2; ibs_die "racing backup $i exited $rc, want 7 or to hold the lock"; }
+        locked=$((locked + 1))
+    fi
+done
+((locked == 5)) && [[ -n $winner ]] || ibs_die "$locked of 6 racing backups refused, want 5 (and one running)"
+grep -q "\"pid\":$winner," "$RACE/lock" || ibs_die "the lock names another process than the running backup $winner: $(cat "$RACE/lock")"
+kill -INT "$winner"
+rc=0
+wait "$winner" || rc=$?
+((rc == 8)) || ibs_die "the interrupted winner exited $rc, want 8"
+[[ ! -e "$RACE/lock" ]] || ibs_die "the interrupted winner left its lock"

@@ -167,6 +167,37 @@ static void test_put_get_head_delete(void **state)
     keys_free(&k);
 }
 
+/* Exclusive creation, where the store offers it: the first put creates, a
+ * second leaves the object as it was; after a delete it creates again. */
+static void test_put_new(void **state)
+{
+    struct ibs_err err;
+    void *data;
+    size_t len;
+    bool created = false;
+
+    if (!store_has_put_new(g.store)) {
+        skip(); /* S3 before conditional writes: the lock reads back instead */
+        return;
+    }
+    CHECK_OK(store_put_new(g.store, key("excl/lock"), "first", 5, &created, &err));
+    assert_true(created);
+    CHECK_OK(store_put_new(g.store, key("excl/lock"), "second", 6, &created, &err));
+    assert_false(created);
+    CHECK_OK(store_get(g.store, key("excl/lock"), &data, &len, &err));
+    assert_int_equal(len, 5);
+    assert_memory_equal(data, "first", 5);
+    free(data);
+    CHECK_OK(store_delete(g.store, key("excl/lock"), &err));
+    CHECK_OK(store_put_new(g.store, key("excl/lock"), "third", 5, &created, &err));
+    assert_true(created);
+    CHECK_OK(store_delete(g.store, key("excl/lock"), &err));
+    struct keys k;
+    list_keys(key("excl/"), &k);
+    assert_int_equal(k.n, 0);
+    keys_free(&k);
+}
+
 /* ~100 MB through a writer, in odd-sized writes over many parts; read back
  * by get_ranges in batches and compared by XXH3 and byte by byte. */
 static void test_streaming_writer_100mb(void **state)
@@ -431,6 +462,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_put_get_head_delete),
+        cmocka_unit_test(test_put_new),
         cmocka_unit_test(test_streaming_writer_100mb),
         cmocka_unit_test(test_abort_leaves_nothing),
         cmocka_unit_test(test_listing_over_1000_keys),
