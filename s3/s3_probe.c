@@ -35,7 +35,7 @@ static double wall_now(void)
 int s3_probe_clock(const struct store_opts *opts, time_t *server_time, time_t *local_time,
                    struct ibs_err *err)
 {
-    struct s3_store *store;
+    struct s3_store *store = NULL;
     struct s3_resp resp;
     struct ibs_err req_err;
     int rc = probe_open(opts, &store, err);

@@ -193,8 +193,9 @@ static void test_file_list(void **state)
 
 static void touch(const char *dir, const char *name)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    char path[1200];
+    int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+    assert_true(n > 0 && (size_t)n < sizeof(path));
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("x", f);
