@@ -571,15 +571,9 @@ int eng_redo_tail_finish(struct eng_redo_tail *t, uint64_t target_lsn, unsigned 
         atomic_store(&t->target_lsn, 0); /* let the thread end now */
         stop_thread(t);
         stop_storer(t);
-        if (atomic_load(&t->store_failed)) {
-            *err = t->store_failure;
-            rc = err->code;
-        } else if (t->failure.code) {
-            *err = t->failure;
-            rc = err->code;
-        } else {
+        rc = eng_redo_tail_failed(t, err);
+        if (!rc)
             rc = ibs_err_set(err, IBS_E_INTERRUPTED, "redo copy cancelled");
-        }
         tail_free(t);
         return rc;
     }
@@ -602,9 +596,7 @@ int eng_redo_tail_finish(struct eng_redo_tail *t, uint64_t target_lsn, unsigned 
     }
     stop_thread(t);
     stop_storer(t);
-    if (t->failure.code || atomic_load(&t->store_failed)) {
-        *err = atomic_load(&t->store_failed) ? t->store_failure : t->failure;
-        rc = err->code;
+    if ((rc = eng_redo_tail_failed(t, err)) != 0) {
         tail_free(t);
         return rc;
     }

@@ -325,24 +325,9 @@ void local_writer_abort(struct store_driver_writer *w)
     writer_free(w);
 }
 
-int local_put(void *state, const char *key, const void *data, size_t len, struct ibs_err *err)
-{
-    struct store_driver_writer *w;
-    int rc;
-
-    rc = local_writer_open(state, key, &w, err);
-    if (rc)
-        return rc;
-    rc = local_writer_write(w, data, len, err);
-    if (rc) {
-        local_writer_abort(w);
-        return rc;
-    }
-    return local_writer_commit(w, err);
-}
-
-int local_put_new(void *state, const char *key, const void *data, size_t len, bool *created,
-                  struct ibs_err *err)
+/* Writes a whole object through a writer; created != NULL: only if absent. */
+static int put_whole(void *state, const char *key, const void *data, size_t len, bool *created,
+                     struct ibs_err *err)
 {
     struct store_driver_writer *w;
     int rc;
@@ -356,4 +341,15 @@ int local_put_new(void *state, const char *key, const void *data, size_t len, bo
         return rc;
     }
     return writer_commit(w, created, err);
+}
+
+int local_put(void *state, const char *key, const void *data, size_t len, struct ibs_err *err)
+{
+    return put_whole(state, key, data, len, NULL, err);
+}
+
+int local_put_new(void *state, const char *key, const void *data, size_t len, bool *created,
+                  struct ibs_err *err)
+{
+    return put_whole(state, key, data, len, created, err);
 }
