@@ -345,6 +345,26 @@ static int connect_all(struct backup *b, struct ibs_err *err)
     return rc;
 }
 
+/* The server's process, for the pacer: 0 when it is not on this host or its
+ * pid file cannot be read (the pacer then watches the whole host). */
+static pid_t server_pid(struct backup *b)
+{
+    char pid_file[4096], path[8300];
+    struct ibs_err ignored;
+    if (eng_server_query_value(b->session, "SELECT @@pid_file", pid_file, sizeof(pid_file),
+                               &ignored) != 0)
+        return 0;
+    if (pid_file[0] == '/')
+        snprintf(path, sizeof(path), "%s", pid_file);
+    else
+        snprintf(path, sizeof(path), "%s/%s", b->info.datadir, pid_file);
+    pid_t pid = eng_pace_server_pid(path);
+    if (!pid)
+        IBS_INFO("backup", "the server's process is not readable here (pid file %s): pacing "
+                           "watches the whole host's load", path);
+    return pid;
+}
+
 static int start_redo(struct backup *b, struct ibs_err *err)
 {
     char log_path[4200], redo_prefix[160];
@@ -378,6 +398,8 @@ static int start_redo(struct backup *b, struct ibs_err *err)
         .stats = &b->stats,
         .cancel = b->opts->cancel,
         .progress_tty = b->opts->progress_tty,
+        .pace = b->opts->pace,
+        .server_pid = b->opts->pace ? server_pid(b) : 0,
     };
     return eng_monitor_start(&b->monitor, err);
 }
@@ -555,6 +577,7 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
     if ((rc = copy_new_files(b, &innodb, true, err)) != 0 || (rc = check_cancel(b, err)) != 0)
         goto out;
 
+    eng_monitor_end_pacing(&b->monitor);
     if ((rc = eng_server_backup_stage(b->session, ENG_STAGE_FLUSH, err)) != 0 ||
         (rc = eng_server_backup_stage(b->session, ENG_STAGE_BLOCK_DDL, err)) != 0)
         goto out;

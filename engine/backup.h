@@ -24,6 +24,7 @@ struct eng_backup_opts {
     uint64_t pack_size;       /* largest object (0: ENG_PACK_SIZE_DEFAULT) */
     int compress_level;
     uint64_t throttle_bps;    /* read bandwidth limit, 0 = none */
+    bool pace;                /* slow the copy while the server is busy (pacer.h) */
     unsigned redo_timeout_s;  /* how long to wait for the tailer at the end */
     bool progress_tty;        /* draw a progress line on stderr */
     bool incremental;         /* store only what changed since a base backup */

@@ -43,13 +43,64 @@ static void report(struct eng_monitor *m, double elapsed, uint64_t headroom, boo
     }
 }
 
+/* The copier's rate: the lowest of the user's limit, the slow rate while the
+ * redo headroom is low, and the pacer's rate (0 = unlimited). */
+static uint64_t copier_rate(struct eng_monitor *m)
+{
+    uint64_t rate = m->throttle_bps;
+    uint64_t limits[2] = {atomic_load(&m->slowed) ? SLOW_RATE_BPS : 0,
+                          atomic_load(&m->pacing) ? atomic_load(&m->paced_bps) : 0};
+    for (int i = 0; i < 2; i++)
+        if (limits[i] && (!rate || limits[i] < rate))
+            rate = limits[i];
+    return rate;
+}
+
+static void apply_rate(struct eng_monitor *m)
+{
+    if (m->throttle && io_throttle_rate(m->throttle) != copier_rate(m))
+        io_throttle_set_rate(m->throttle, copier_rate(m));
+}
+
+/* One pacer step: a new rate is applied and told. */
+static void pace(struct eng_monitor *m)
+{
+    struct eng_pace_sample s;
+    if (!atomic_load(&m->pacing) ||
+        !eng_pace_read(m->server_pid, atomic_load(&m->stats->bytes_read), &s) ||
+        !eng_pacer_update(&m->pacer, &s))
+        return;
+    const struct eng_pacer *p = &m->pacer;
+    uint64_t before = atomic_exchange(&m->paced_bps, p->rate);
+    if (p->rate && !before)
+        IBS_INFO("backup",
+                 "the server is busy (%.2f cores; the host's other processes %.2f of %u): "
+                 "pacing the page copy at %.0f MB/s (--pace off copies at full speed)",
+                 p->server_cores, p->others_cores, p->ncpu, (double)p->rate / 1e6);
+    else if (!p->rate)
+        IBS_INFO("backup", "the server is quiet (%.2f cores): copying at full speed",
+                 p->server_cores);
+    else
+        IBS_DEBUG("backup", "pacing the page copy at %.0f MB/s (others %.2f cores)",
+                  (double)p->rate / 1e6, p->others_cores);
+    apply_rate(m);
+}
+
+void eng_monitor_end_pacing(struct eng_monitor *m)
+{
+    if (!atomic_exchange(&m->pacing, false))
+        return;
+    if (atomic_load(&m->paced_bps))
+        IBS_INFO("backup", "pacing ends: the rest is copied at full speed");
+    apply_rate(m);
+}
+
 static void *monitor_main(void *arg)
 {
     struct eng_monitor *m = arg;
     double start = now_s(), last_log = start;
     uint64_t first_lsn = 0;
     unsigned failed_polls = 0;
-    bool slowed = false;
     while (!atomic_load(&m->stop)) {
         uint64_t current = 0, checkpoint = 0;
         struct ibs_err err;
@@ -98,15 +149,18 @@ static void *monitor_main(void *arg)
             if (headroom < atomic_load(&m->min_headroom))
                 atomic_store(&m->min_headroom, headroom);
             /* Give the tailer priority: reading less data leaves it the disk. */
+            bool slowed = atomic_load(&m->slowed);
             if (m->throttle && !slowed && headroom * 100 < m->capacity * HEADROOM_SLOW_PCT) {
                 IBS_WARN("backup", "redo headroom %.0f%%: slowing the page copier down",
                          100.0 * (double)headroom / (double)m->capacity);
-                io_throttle_set_rate(m->throttle, SLOW_RATE_BPS);
-                slowed = true;
+                atomic_store(&m->slowed, true);
+                apply_rate(m);
             } else if (m->throttle && slowed && headroom * 100 > m->capacity * HEADROOM_OK_PCT) {
-                io_throttle_set_rate(m->throttle, m->throttle_bps);
-                slowed = false;
+                atomic_store(&m->slowed, false);
+                apply_rate(m);
             }
+            if (m->throttle)
+                pace(m);
             double now = now_s();
             if (m->progress_tty || now - last_log >= LOG_EVERY_S) {
                 report(m, now - start, headroom, false);
@@ -127,6 +181,10 @@ int eng_monitor_start(struct eng_monitor *m, struct ibs_err *err)
     atomic_init(&m->stop, false);
     atomic_init(&m->server_lsn, 0);
     atomic_init(&m->min_headroom, m->capacity);
+    atomic_init(&m->slowed, false);
+    atomic_init(&m->pacing, m->pace);
+    atomic_init(&m->paced_bps, 0);
+    eng_pacer_init(&m->pacer, (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
     if (pthread_create(&m->thread, NULL, monitor_main, m) != 0) {
         pthread_mutex_destroy(&m->lock);
         return ibs_err_set(err, IBS_E_INTERNAL, "cannot start the backup monitor thread");

@@ -13,6 +13,7 @@
 
 #include "common/err.h"
 #include "engine/copier.h"
+#include "engine/pacer.h"
 #include "engine/redo_tail.h"
 #include "engine/server.h"
 
@@ -27,17 +28,26 @@ struct eng_monitor {
     struct eng_copy_stats *stats;
     atomic_bool *cancel;
     bool progress_tty;
+    bool pace;                    /* --pace auto: pace the copier by the host's load */
+    pid_t server_pid;             /* for the pacer, 0 = unknown */
 
     pthread_t thread;
     bool running;
     atomic_bool stop;
     _Atomic uint64_t server_lsn;  /* last polled */
     _Atomic uint64_t min_headroom;
+    atomic_bool slowed;           /* by low redo headroom */
+    atomic_bool pacing;           /* until eng_monitor_end_pacing */
+    _Atomic uint64_t paced_bps;   /* the pacer's rate, 0 = none */
+    struct eng_pacer pacer;
     pthread_mutex_t lock;         /* guards failure */
     struct ibs_err failure;       /* the backup must fail: log overwritten */
 };
 
 int eng_monitor_start(struct eng_monitor *m, struct ibs_err *err);
+/* The copier runs unpaced from now on (the backup holds a lock that blocks
+ * the server: what is left must be copied at once). */
+void eng_monitor_end_pacing(struct eng_monitor *m);
 /* Stops the thread; returns the failure it saw, if any. */
 int eng_monitor_stop(struct eng_monitor *m, struct ibs_err *err);
 

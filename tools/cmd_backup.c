@@ -11,7 +11,7 @@
 
 static const int backup_options[] = {COMMON_OPTIONS,     CONNECTION_OPTIONS, REPO_OPTIONS,
                                      OPT_PARALLEL,       OPT_QUEUE_DEPTH,    OPT_CHUNK_SIZE,     OPT_PACK_SIZE,
-                                     OPT_COMPRESS_LEVEL, OPT_THROTTLE,       OPT_REDO_TIMEOUT,
+                                     OPT_COMPRESS_LEVEL, OPT_THROTTLE,       OPT_PACE,           OPT_REDO_TIMEOUT,
                                      OPT_INCREMENTAL,    OPT_BASE,           -1};
 
 static int backup_settings(struct opts *o, struct eng_backup_opts *b, struct ibs_err *err)
@@ -51,6 +51,10 @@ static int backup_settings(struct opts *o, struct eng_backup_opts *b, struct ibs
         return ibs_err_set(err, IBS_E_USAGE, "--pack-size must be between 1M and 4G");
     b->pack_size = pack;
     b->throttle_bps = throttle_mb * 1000000ull;
+    const char *pace = opts_str(o, OPT_PACE);
+    if (strcmp(pace, "auto") != 0 && strcmp(pace, "off") != 0)
+        return ibs_err_set(err, IBS_E_USAGE, "--pace must be auto or off, not '%s'", pace);
+    b->pace = strcmp(pace, "auto") == 0;
     return 0;
 }
 

@@ -84,6 +84,9 @@ const struct opt_def opt_defs[OPT__COUNT] = {
                             "zstd level: negative is faster, up to 19 is smaller"},
     [OPT_THROTTLE] = {"throttle", required_argument, "MB/S", "0", false,
                       "limit reading data files to this many MB per second (0: no limit)"},
+    [OPT_PACE] = {"pace", required_argument, "auto|off", "auto", false,
+                  "auto: while the server is busy, the page copy takes only the CPU the "
+                  "host has to spare; off: always full speed"},
     [OPT_REDO_TIMEOUT] = {"redo-timeout", required_argument, "SECONDS", "300", false,
                           "how long the end of the backup waits for the redo copy"},
     [OPT_BACKUP] = {"backup", required_argument, "ID", "latest", false,

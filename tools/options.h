@@ -55,6 +55,7 @@ enum opt_id {
     OPT_PACK_SIZE,
     OPT_COMPRESS_LEVEL,
     OPT_THROTTLE,
+    OPT_PACE,
     OPT_REDO_TIMEOUT,
     /* restore and prepare */
     OPT_BACKUP,
