@@ -25,6 +25,7 @@
 
 struct backup {
     const struct eng_backup_opts *opts;
+    struct eng_lock *lock;      /* taken; confirmed before the first write */
     struct eng_server *session; /* BACKUP STAGE and queries */
     struct eng_server *watch;   /* the monitor's connection */
     struct eng_server_info info;
@@ -535,13 +536,16 @@ static int run(struct backup *b, struct eng_backup_result *res, struct ibs_err *
     b->m.start_time = time(NULL);
     if ((rc = connect_all(b, err)) != 0)
         goto out;
-    if ((rc = ensure_repository(opts->store, err)) != 0)
-        goto out;
     if (opts->incremental && (rc = load_base(b, err)) != 0)
         goto out;
     if ((rc = fill_server_fields(b, err)) != 0)
         goto out;
     if ((rc = unique_id(b, res->id, sizeof(res->id), err)) != 0)
+        goto out;
+    /* Only reads so far: the lock's settling pause ran meanwhile. */
+    if ((rc = eng_lock_confirm(b->lock, err)) != 0)
+        goto out;
+    if ((rc = ensure_repository(opts->store, err)) != 0)
         goto out;
     b->m.id = strdup(res->id);
     snprintf(b->prefix, sizeof(b->prefix), "%s/%s", ENG_BACKUPS_DIR, res->id);
@@ -655,9 +659,10 @@ int eng_backup_run(const struct eng_backup_opts *opts, struct eng_backup_result 
     b.opts = opts;
     eng_manifest_init(&b.m);
 
-    /* Nothing is written before the repository lock is ours. */
+    /* Nothing is written before the repository lock is ours (confirmed). */
     struct eng_lock *lock = NULL;
-    int rc = eng_lock_acquire_configured(opts->store, &lock, err);
+    int rc = eng_lock_take_configured(opts->store, &lock, err);
+    b.lock = lock;
     if (!rc)
         rc = run(&b, result, err);
 

@@ -20,6 +20,8 @@
 struct eng_lock {
     struct store *store;
     struct eng_lock_holder me;
+    bool confirmed;         /* ours for sure: created exclusively or read back */
+    struct timespec put_at; /* CLOCK_MONOTONIC, when our put completed */
 };
 
 static char configured_command[32] = "backup";
@@ -34,6 +36,11 @@ void eng_lock_configure(const char *command, uint64_t stale_after_s)
 int eng_lock_acquire_configured(struct store *store, struct eng_lock **out, struct ibs_err *err)
 {
     return eng_lock_acquire(store, configured_command, configured_stale_s, out, err);
+}
+
+int eng_lock_take_configured(struct store *store, struct eng_lock **out, struct ibs_err *err)
+{
+    return eng_lock_take(store, configured_command, configured_stale_s, out, err);
 }
 
 static int parse_holder(const char *text, size_t len, struct eng_lock_holder *h,
@@ -168,8 +175,8 @@ static int locked_error(struct store *store, const struct eng_lock_holder *h,
                        store_url(store), who);
 }
 
-int eng_lock_acquire(struct store *store, const char *command, uint64_t stale_after_s,
-                     struct eng_lock **out, struct ibs_err *err)
+int eng_lock_take(struct store *store, const char *command, uint64_t stale_after_s,
+                  struct eng_lock **out, struct ibs_err *err)
 {
     struct eng_lock *lk = calloc(1, sizeof(*lk));
     struct eng_lock_holder cur;
@@ -248,6 +255,7 @@ int eng_lock_acquire(struct store *store, const char *command, uint64_t stale_af
             goto fail;
         }
         IBS_DEBUG("lock", "took the lock of %s (token %s)", store_url(store), lk->me.token);
+        lk->confirmed = true;
         *out = lk;
         return 0;
     }
@@ -257,23 +265,49 @@ int eng_lock_acquire(struct store *store, const char *command, uint64_t stale_af
         ibs_err_wrap(err, "taking the repository lock");
         goto fail;
     }
-    /* Read-after-write: a taker that raced us and put later wins; we back off. */
-    struct timespec pause = {0, SETTLE_NS};
-    nanosleep(&pause, NULL);
-    rc = eng_lock_read(store, &cur, err);
-    if (rc == 0 && strcmp(cur.token, lk->me.token) != 0) {
-        rc = locked_error(store, &cur, err);
-        goto fail;
-    }
-    if (rc) {
-        ibs_err_wrap(err, "reading back the repository lock");
-        goto fail;
-    }
-    IBS_DEBUG("lock", "took the lock of %s (token %s)", store_url(store), lk->me.token);
+    clock_gettime(CLOCK_MONOTONIC, &lk->put_at);
     *out = lk;
     return 0;
 fail:
     free(lk);
+    return rc;
+}
+
+int eng_lock_confirm(struct eng_lock *lk, struct ibs_err *err)
+{
+    if (lk->confirmed)
+        return 0;
+    /* Read-after-write: a taker that raced us and put later wins; we back
+     * off. The pause runs from our put: work done since counts. */
+    struct timespec now, until = lk->put_at;
+    until.tv_nsec += SETTLE_NS;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec < until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec < until.tv_nsec))
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+            ;
+    struct eng_lock_holder cur;
+    int rc = eng_lock_read(lk->store, &cur, err);
+    if (rc == 0 && strcmp(cur.token, lk->me.token) != 0)
+        return locked_error(lk->store, &cur, err);
+    if (rc)
+        return ibs_err_wrap(err, "reading back the repository lock");
+    IBS_DEBUG("lock", "took the lock of %s (token %s)", store_url(lk->store), lk->me.token);
+    lk->confirmed = true;
+    return 0;
+}
+
+int eng_lock_acquire(struct store *store, const char *command, uint64_t stale_after_s,
+                     struct eng_lock **out, struct ibs_err *err)
+{
+    int rc = eng_lock_take(store, command, stale_after_s, out, err);
+    if (rc || (rc = eng_lock_confirm(*out, err)) == 0)
+        return rc;
+    free(*out); /* the lock object is another taker's now: left alone */
+    *out = NULL;
     return rc;
 }
 
@@ -285,6 +319,8 @@ int eng_lock_release(struct eng_lock *lk, struct ibs_err *err)
     int rc = eng_lock_read(lk->store, &cur, err);
     if (rc == 0 && strcmp(cur.token, lk->me.token) == 0) {
         rc = store_delete(lk->store, ENG_LOCK_KEY, err);
+    } else if (!lk->confirmed && (rc == 0 || rc == IBS_E_NOTFOUND)) {
+        rc = 0; /* a race lost before the lock was ours: nothing to undo */
     } else if (rc == 0 || rc == IBS_E_NOTFOUND || rc == IBS_E_INTEGRITY) {
         IBS_WARN("lock", "the lock of %s is no longer ours (it was broken): left as it is",
                  store_url(lk->store));

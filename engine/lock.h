@@ -38,6 +38,16 @@ struct eng_lock;
 int eng_lock_acquire(struct store *store, const char *command, uint64_t stale_after_s,
                      struct eng_lock **out, struct ibs_err *err);
 
+/* The same in two steps, for a command with reading to do first: take puts
+ * the lock, confirm ends the settling pause (what is left of it) and reads
+ * the lock back. Nothing may be written to the repository in between. After
+ * a failed confirm the lock is another taker's: release it (which leaves it
+ * alone) or free nothing else. Stores that create objects exclusively are
+ * confirmed at once. */
+int eng_lock_take(struct store *store, const char *command, uint64_t stale_after_s,
+                  struct eng_lock **out, struct ibs_err *err);
+int eng_lock_confirm(struct eng_lock *lk, struct ibs_err *err);
+
 /* Deletes the lock if it still holds our token (a broken-and-retaken lock is
  * left to its new holder) and frees lk; NULL is a no-op. */
 int eng_lock_release(struct eng_lock *lk, struct ibs_err *err);
@@ -50,5 +60,6 @@ int eng_lock_read(struct store *store, struct eng_lock_holder *holder, struct ib
  * (backup): the command line sets them once from its options. */
 void eng_lock_configure(const char *command, uint64_t stale_after_s);
 int eng_lock_acquire_configured(struct store *store, struct eng_lock **out, struct ibs_err *err);
+int eng_lock_take_configured(struct store *store, struct eng_lock **out, struct ibs_err *err);
 
 #endif
