@@ -115,8 +115,8 @@ static double process_cpu_s(pid_t pid)
     const char *p = strrchr(buf, ')');
     unsigned long long utime, stime;
     /* After ") ": state, then fields 4..13, then utime (14) and stime (15). */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                     &stime) != 2)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return -1;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }

@@ -45,8 +45,8 @@ struct eng_pace_sample {
 
 struct eng_pacer {
     unsigned ncpu;
-    double margin_cores; /* left to the host's other processes */
-    double floor_cores;  /* the least the copy gets */
+    double margin_cores;         /* left to the host's other processes */
+    double floor_cores;          /* the least the copy gets */
     struct eng_pace_sample last; /* start of the current window */
     bool have_last;
     double bytes_per_cpu_s; /* learned; 0 until the first window with copying */

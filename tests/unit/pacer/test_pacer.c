@@ -24,8 +24,8 @@ struct host {
 static void host_init(struct host *h, unsigned ncpu)
 {
     eng_pacer_init(&h->p, ncpu);
-    h->s = (struct eng_pace_sample){.wall_s = 100, .host_busy_s = 5000, .self_cpu_s = 1,
-                                    .server_cpu_s = 300, .bytes = 0};
+    h->s = (struct eng_pace_sample){
+        .wall_s = 100, .host_busy_s = 5000, .self_cpu_s = 1, .server_cpu_s = 300, .bytes = 0};
     assert_false(eng_pacer_update(&h->p, &h->s)); /* the first sample only starts a window */
 }
 
@@ -173,8 +173,8 @@ static void test_unknown_server_uses_the_host(void **state)
     (void)state;
     struct host h;
     eng_pacer_init(&h.p, 4);
-    h.s = (struct eng_pace_sample){.wall_s = 1, .host_busy_s = 10, .self_cpu_s = 1,
-                                   .server_cpu_s = -1};
+    h.s = (struct eng_pace_sample){
+        .wall_s = 1, .host_busy_s = 10, .self_cpu_s = 1, .server_cpu_s = -1};
     eng_pacer_update(&h.p, &h.s);
     /* Other processes on 0.6 of 4 cores: below a quarter of the host. */
     assert_false(host_window(&h, 2.5, 0, 0.6, 2.5 * 200 * PACE_WINDOW_S));
