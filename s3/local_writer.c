@@ -1,7 +1,15 @@
 /* The local driver's uploads: bytes go to a file in the upload area
  * (<root>/.ibstream-tmp/<upload id>/<key>), which commit syncs and renames
- * into place, so an object appears whole or not at all, as on S3. */
+ * into place, so an object appears whole or not at all, as on S3.
+ *
+ * Whole buffers are written with O_DIRECT where the file system takes it: a
+ * repository on the server's own disk then costs the server little. Written
+ * through the page cache, 70 MB/s of backup took 12-15 % of a busy server's
+ * transactions (its log fsyncs wait for our dirty data: ext4 orders data
+ * before the metadata its journal commits); written direct, nothing
+ * measurable, and a single writer goes faster than buffered + fsync. */
 #include "s3/local.h"
+#include "s3/local_direct.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,16 +27,17 @@ struct store_driver_writer {
     char *upload_dir; /* <root>/.ibstream-tmp/<upload id> */
     char *tmp_path;   /* <upload_dir>/<key> */
     int fd;
-    uint64_t offset; /* bytes accepted, buffered or written */
-    unsigned char *buf;
+    struct local_direct *direct; /* whole buffers go direct; NULL: page cache */
+    uint64_t offset;             /* bytes accepted, buffered or written */
+    unsigned char *buf;          /* filling: the writer's own, or the direct one's */
     size_t buf_used;
     uint64_t writeback_from; /* bytes before this were handed to writeback */
-    int failed; /* the code of the first failure: later calls repeat it */
+    int failed;              /* the code of the first failure: later calls repeat it */
 };
 
-/* Hand written bytes to the disk every WRITEBACK_STEP: the fsync at commit
- * then finds little left to write, instead of a whole object of dirty pages
- * written back while the backup waits. */
+/* Written through the page cache: hand written bytes to the disk every
+ * WRITEBACK_STEP, so the fsync at commit finds little left to write instead
+ * of a whole object of dirty pages written back while the backup waits. */
 #define WRITEBACK_STEP (8u << 20)
 
 /* A random id: unique among concurrent writers without shared state. */
@@ -48,7 +57,10 @@ static void writer_free(struct store_driver_writer *w)
     free(w->upload_id);
     free(w->upload_dir);
     free(w->tmp_path);
-    free(w->buf);
+    if (w->direct)
+        local_direct_free(w->direct); /* owns buf */
+    else
+        free(w->buf);
     free(w);
 }
 
@@ -57,6 +69,11 @@ static void writer_discard(struct store_driver_writer *w)
 {
     int fd;
 
+    if (w->direct) { /* no write may land after the file is gone */
+        local_direct_free(w->direct);
+        w->direct = NULL;
+        w->buf = NULL;
+    }
     if (w->fd >= 0) {
         close(w->fd);
         w->fd = -1;
@@ -88,7 +105,7 @@ int local_writer_open(void *state, const char *key, struct store_driver_writer *
         return ibs_err_set(err, IBS_E_INTERNAL, "local: out of memory opening writer for %s", key);
     w->ls = ls;
     w->fd = -1;
-    if (!(w->key = strdup(key)) || !(w->buf = malloc(LOCAL_WRITE_BUF))) {
+    if (!(w->key = strdup(key))) {
         rc = ibs_err_set(err, IBS_E_INTERNAL, "local: out of memory opening writer for %s", key);
         goto fail;
     }
@@ -121,9 +138,21 @@ int local_writer_open(void *state, const char *key, struct store_driver_writer *
     rc = local_mkdir_parents(w->upload_dir, key, err);
     if (rc)
         goto fail;
-    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, LOCAL_FILE_MODE);
+    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, LOCAL_FILE_MODE);
+    if (w->fd < 0 && errno == EINVAL) /* a file system without direct I/O */
+        w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, LOCAL_FILE_MODE);
     if (w->fd < 0) {
         rc = local_err(err, errno, w->tmp_path, "creating the upload file of %s", key);
+        goto fail;
+    }
+    if (fcntl(w->fd, F_GETFL) & O_DIRECT) {
+        if ((w->direct = local_direct_new(w->fd)))
+            w->buf = local_direct_buffer(w->direct);
+    } else {
+        w->buf = malloc(LOCAL_WRITE_BUF);
+    }
+    if (!w->buf) {
+        rc = ibs_err_set(err, IBS_E_INTERNAL, "local: out of memory opening writer for %s", key);
         goto fail;
     }
     /* The exact mode, whatever the umask. */
@@ -153,7 +182,7 @@ static int write_all(struct store_driver_writer *w, const unsigned char *data, s
     size_t done = 0;
 
     while (done < len) {
-        ssize_t n = write(w->fd, data + done, len - done);
+        ssize_t n = pwrite(w->fd, data + done, len - done, (off_t)(at + done));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -164,7 +193,7 @@ static int write_all(struct store_driver_writer *w, const unsigned char *data, s
         done += (size_t)n;
     }
     uint64_t end = at + len;
-    if (end - w->writeback_from >= WRITEBACK_STEP) {
+    if (!w->direct && end - w->writeback_from >= WRITEBACK_STEP) {
         /* Only starts the writes: errors still surface at the fsync. */
         (void)sync_file_range(w->fd, (off_t)w->writeback_from, (off_t)(end - w->writeback_from),
                               SYNC_FILE_RANGE_WRITE);
@@ -173,10 +202,41 @@ static int write_all(struct store_driver_writer *w, const unsigned char *data, s
     return 0;
 }
 
+/* A full buffer, direct: written while the next one fills. */
+static int hand_off(struct store_driver_writer *w, struct ibs_err *err)
+{
+    int rc = local_direct_write(w->direct, w->offset - w->buf_used, w->tmp_path, err);
+    if (rc)
+        return rc;
+    w->buf = local_direct_buffer(w->direct);
+    w->buf_used = 0;
+    return 0;
+}
+
+/* The last, partial buffer of a direct upload goes through the page cache
+ * (its length is not aligned), after the direct writes have landed. */
+static int flush_last(struct store_driver_writer *w, struct ibs_err *err)
+{
+    int rc = local_direct_drain(w->direct, w->tmp_path, err);
+    if (rc || w->buf_used == 0)
+        return rc;
+    int flags = fcntl(w->fd, F_GETFL);
+    if (flags < 0 || fcntl(w->fd, F_SETFL, flags & ~O_DIRECT) != 0)
+        return local_err(err, errno, w->tmp_path, "leaving direct I/O on %s (upload %s)", w->key,
+                         w->upload_id);
+    w->writeback_from = w->offset - w->buf_used; /* what was direct needs no writeback */
+    rc = write_all(w, w->buf, w->buf_used, err);
+    if (!rc)
+        w->buf_used = 0;
+    return rc;
+}
+
 static int flush_buf(struct store_driver_writer *w, struct ibs_err *err)
 {
     int rc;
 
+    if (w->buf_used == LOCAL_WRITE_BUF && w->direct)
+        return hand_off(w, err);
     if (w->buf_used == 0)
         return 0;
     rc = write_all(w, w->buf, w->buf_used, err);
@@ -204,8 +264,9 @@ int local_writer_write(struct store_driver_writer *w, const void *data, size_t l
     while (len > 0) {
         size_t room = LOCAL_WRITE_BUF - w->buf_used;
 
-        /* Large writes skip the buffer once it is empty: no extra copy. */
-        if (w->buf_used == 0 && len >= LOCAL_WRITE_BUF) {
+        /* Large writes skip the buffer once it is empty: no extra copy
+         * (direct writes need the buffer's alignment). */
+        if (!w->direct && w->buf_used == 0 && len >= LOCAL_WRITE_BUF) {
             size_t whole = len - len % LOCAL_WRITE_BUF;
             rc = write_all(w, p, whole, err);
             if (rc)
@@ -284,7 +345,7 @@ static int writer_commit(struct store_driver_writer *w, bool *created, struct ib
         rc = writer_failed(w, err);
         goto out;
     }
-    rc = flush_buf(w, err);
+    rc = w->direct ? flush_last(w, err) : flush_buf(w, err);
     if (rc)
         goto out;
     /* Data first, then the name: a crash never leaves a named, torn object. */

@@ -457,6 +457,38 @@ static void test_writer_invisible_until_commit(void **state)
     free(back);
 }
 
+/* More whole buffers than the local writer keeps in flight (direct writes
+ * reuse them), a tail that is not a multiple of any block size, and a write
+ * that straddles buffers: the object reads back byte for byte. */
+static void test_writer_many_buffers(void **state)
+{
+    struct fixture *f = *state;
+    const size_t total = 21 * 1024 * 1024 + 4097;
+    unsigned char *src = malloc(total), *back = malloc(total);
+    struct store_writer *w;
+    struct ibs_err err;
+    size_t done = 0;
+
+    assert_non_null(src);
+    assert_non_null(back);
+    fill_pattern(src, total, 7);
+    if (store_writer_open(f->store, "backups/B9/data.0001", &w, &err) != 0)
+        fail_msg("writer_open: %s", err.msg);
+    for (size_t n = 65536 + 3; done < total; n = n * 3 % (5 << 20) + 1) {
+        if (n > total - done)
+            n = total - done;
+        if (store_writer_write(w, src + done, n, &err) != 0)
+            fail_msg("write: %s", err.msg);
+        done += n;
+    }
+    if (store_writer_commit(w, &err) != 0)
+        fail_msg("commit: %s", err.msg);
+    assert_int_equal(store_get_range(f->store, "backups/B9/data.0001", 0, back, total, &err), 0);
+    assert_memory_equal(src, back, total);
+    free(src);
+    free(back);
+}
+
 static void test_writer_abort_leaves_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -688,6 +720,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_get_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_order_and_prefixes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_invisible_until_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writer_many_buffers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writer_abort_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_uploads_and_abort_upload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_keys_and_deletes, setup, teardown),
