@@ -36,7 +36,7 @@ struct backup {
     struct eng_monitor monitor;
     struct eng_copy_stats stats;
     struct eng_manifest m;
-    char prefix[128]; /* "backups/<id>" */
+    char prefix[128];         /* "backups/<id>" */
     struct eng_manifest base; /* the parent of an incremental */
     bool have_base;
     unsigned chain_length;
@@ -63,10 +63,14 @@ static double elapsed_s(const struct timespec *t0)
 static enum eng_mfile_kind mfile_kind(enum eng_file_kind kind)
 {
     switch (kind) {
-    case ENG_FILE_SYSTEM: return ENG_MFILE_SYSTEM;
-    case ENG_FILE_UNDO: return ENG_MFILE_UNDO;
-    case ENG_FILE_IBD: return ENG_MFILE_IBD;
-    case ENG_FILE_OTHER: break;
+    case ENG_FILE_SYSTEM:
+        return ENG_MFILE_SYSTEM;
+    case ENG_FILE_UNDO:
+        return ENG_MFILE_UNDO;
+    case ENG_FILE_IBD:
+        return ENG_MFILE_IBD;
+    case ENG_FILE_OTHER:
+        break;
     }
     return ENG_MFILE_OTHER;
 }
@@ -228,8 +232,8 @@ static int ensure_repository(struct store *store, struct ibs_err *err)
         return rc;
     char text[512], crypt[384];
     eng_crypt_marker_fields(crypt, sizeof(crypt));
-    int len = snprintf(text, sizeof(text), "{\"format\":%d,\"created\":%lld%s}\n",
-                       ENG_REPO_FORMAT, (long long)time(NULL), crypt);
+    int len = snprintf(text, sizeof(text), "{\"format\":%d,\"created\":%lld%s}\n", ENG_REPO_FORMAT,
+                       (long long)time(NULL), crypt);
     return store_put(store, ENG_REPO_MARKER, text, (size_t)len, err);
 }
 
@@ -311,8 +315,9 @@ static int load_base(struct backup *b, struct ibs_err *err)
                            id, b->base.hostname, b->base.datadir, b->base.server_id,
                            b->info.hostname, b->info.datadir, b->info.server_id);
     if (b->base.page_size != b->info.page_size)
-        return ibs_err_set(err, IBS_E_USAGE, "base backup %s has innodb_page_size %u, the server %u",
-                           id, b->base.page_size, b->info.page_size);
+        return ibs_err_set(err, IBS_E_USAGE,
+                           "base backup %s has innodb_page_size %u, the server %u", id,
+                           b->base.page_size, b->info.page_size);
     /* The chain must be whole: every parent up to the full. */
     b->chain_length = 1;
     char parent[64];
@@ -361,8 +366,10 @@ static pid_t server_pid(struct backup *b)
         snprintf(path, sizeof(path), "%s/%s", b->info.datadir, pid_file);
     pid_t pid = eng_pace_server_pid(path);
     if (!pid)
-        IBS_INFO("backup", "the server's process is not readable here (pid file %s): pacing "
-                           "watches the whole host's load", path);
+        IBS_INFO("backup",
+                 "the server's process is not readable here (pid file %s): pacing "
+                 "watches the whole host's load",
+                 path);
     return pid;
 }
 
@@ -380,6 +387,7 @@ static int start_redo(struct backup *b, struct ibs_err *err)
         .page_size = b->info.page_size,
         .cancel = b->opts->cancel,
         .key = b->encrypted ? &b->data_key : NULL,
+        .resume_lsn = b->have_base ? b->base.end_lsn : 0,
     };
     struct eng_redo_tail_info tinfo;
     int rc = eng_redo_tail_start(&topts, &b->tail, &tinfo, err);
@@ -387,9 +395,16 @@ static int start_redo(struct backup *b, struct ibs_err *err)
         return rc;
     b->m.checkpoint_lsn = tinfo.checkpoint_lsn;
     b->m.checkpoint_end_lsn = tinfo.checkpoint_end_lsn;
+    b->m.log_resumed = tinfo.resumed;
     b->m.log_format = tinfo.format_id;
     IBS_INFO("backup", "redo log: checkpoint at LSN %llu, capacity %.1f MB",
-             (unsigned long long)tinfo.checkpoint_lsn, (double)tinfo.capacity / 1e6);
+             (unsigned long long)tinfo.server_checkpoint_lsn, (double)tinfo.capacity / 1e6);
+    if (tinfo.resumed)
+        IBS_INFO("backup",
+                 "copying the log from LSN %llu, where the base ended: the chain holds "
+                 "the %.1f MB before it",
+                 (unsigned long long)b->base.end_lsn,
+                 (double)(b->base.end_lsn - tinfo.server_checkpoint_lsn) / 1e6);
     b->monitor = (struct eng_monitor){
         .conn = b->watch,
         .tail = b->tail,

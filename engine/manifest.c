@@ -163,8 +163,7 @@ static json_object *packs_to_json(const struct eng_pack_ref *packs, size_t count
     return arr;
 }
 
-int eng_manifest_to_json(const struct eng_manifest *m, char **out, size_t *len,
-                         struct ibs_err *err)
+int eng_manifest_to_json(const struct eng_manifest *m, char **out, size_t *len, struct ibs_err *err)
 {
     json_object *root = json_object_new_object();
     json_object_object_add(root, "format", json_object_new_int(m->format));
@@ -192,6 +191,8 @@ int eng_manifest_to_json(const struct eng_manifest *m, char **out, size_t *len,
     json_object_object_add(redo, "end_lsn", ju64(m->end_lsn));
     json_object_object_add(redo, "to_lsn", ju64(m->to_lsn));
     json_object_object_add(redo, "log_format", ju64(m->log_format));
+    if (m->log_resumed)
+        json_object_object_add(redo, "resumed_from_base", json_object_new_boolean(true));
     json_object_object_add(redo, "packs", packs_to_json(m->redo_packs, m->redo_pack_count));
     json_object_object_add(redo, "frames", frames_to_json(&m->redo));
     json_object_object_add(root, "redo", redo);
@@ -250,8 +251,8 @@ struct parse_ctx {
     int rc;
 };
 
-static json_object *field(struct parse_ctx *c, json_object *obj, const char *name,
-                          json_type type, bool nullable)
+static json_object *field(struct parse_ctx *c, json_object *obj, const char *name, json_type type,
+                          bool nullable)
 {
     json_object *v = NULL;
     if (c->rc)
@@ -263,8 +264,8 @@ static json_object *field(struct parse_ctx *c, json_object *obj, const char *nam
     if (nullable && json_object_is_type(v, json_type_null))
         return NULL;
     if (!json_object_is_type(v, type)) {
-        c->rc = ibs_err_set(c->err, IBS_E_INTEGRITY, "manifest: field '%s' has the wrong type",
-                            name);
+        c->rc =
+            ibs_err_set(c->err, IBS_E_INTEGRITY, "manifest: field '%s' has the wrong type", name);
         return NULL;
     }
     return v;
@@ -356,8 +357,7 @@ static void parse_frames(struct parse_ctx *c, json_object *obj, struct eng_frame
         r.pack_offset = elem_u64(c, f, 1);
         r.offset = elem_u64(c, f, 3);
         json_object *h = json_object_array_get_idx(f, 5);
-        const char *hex = json_object_is_type(h, json_type_string) ? json_object_get_string(h)
-                                                                     : "";
+        const char *hex = json_object_is_type(h, json_type_string) ? json_object_get_string(h) : "";
         char *end = NULL;
         r.xxh3 = strtoull(hex, &end, 16);
         if (c->rc)
@@ -474,6 +474,10 @@ int eng_manifest_parse(const char *json, size_t len, struct eng_manifest *m, str
     m->end_lsn = get_u64(&c, redo, "end_lsn");
     m->to_lsn = get_u64(&c, redo, "to_lsn");
     m->log_format = (uint32_t)get_u64(&c, redo, "log_format");
+    /* Optional: written only when true (manifests before it lack it). */
+    json_object *resumed = NULL;
+    m->log_resumed = redo && json_object_object_get_ex(redo, "resumed_from_base", &resumed) &&
+                     json_object_get_boolean(resumed);
     parse_packs(&c, redo, "packs", &m->redo_packs, &m->redo_pack_count);
     parse_frames(&c, redo, &m->redo);
 
@@ -520,9 +524,9 @@ int eng_manifest_parse(const char *json, size_t len, struct eng_manifest *m, str
         for (size_t k = 0; k < f->frames.count && !c.rc; k++)
             if (!f->frames.refs[k].pages &&
                 f->frames.refs[k].offset + f->frames.refs[k].raw_len > f->size)
-                c.rc = ibs_err_set(err, IBS_E_INTEGRITY,
-                                   "manifest: %s frame %zu lies beyond the file's size", f->name,
-                                   k);
+                c.rc =
+                    ibs_err_set(err, IBS_E_INTEGRITY,
+                                "manifest: %s frame %zu lies beyond the file's size", f->name, k);
     }
     check_refs(&c, &m->redo, m->redo_packs, m->redo_pack_count, "redo");
     if (!c.rc && strcmp(m->type, "incremental") == 0 && !m->parent)

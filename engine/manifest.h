@@ -38,14 +38,14 @@ struct eng_frame_list {
 enum eng_mfile_kind { ENG_MFILE_SYSTEM, ENG_MFILE_UNDO, ENG_MFILE_IBD, ENG_MFILE_OTHER };
 
 struct eng_mfile {
-    char *name;           /* as in the data directory: "ibdata1", "db/t.ibd", or absolute */
+    char *name; /* as in the data directory: "ibdata1", "db/t.ibd", or absolute */
     enum eng_mfile_kind kind;
     uint32_t space_id;
     uint32_t fsp_flags;
-    uint32_t page_size;   /* physical page size; 0 for non-InnoDB files */
-    uint64_t size;        /* bytes the restored file has (beyond the last frame: zeros) */
+    uint32_t page_size; /* physical page size; 0 for non-InnoDB files */
+    uint64_t size;      /* bytes the restored file has (beyond the last frame: zeros) */
     int64_t mtime;
-    int64_t mtime_ns;     /* modification time in nanoseconds: change detection */
+    int64_t mtime_ns;       /* modification time in nanoseconds: change detection */
     uint64_t pages_copied;  /* pages stored (an incremental: pages newer than its base) */
     uint64_t pages_scanned; /* pages read */
     /* The backup whose data packs hold the frames: NULL for this backup; an
@@ -62,8 +62,8 @@ struct eng_pack_ref {
 struct eng_manifest {
     int format;
     char *id;
-    char *type;   /* "full" or "incremental" */
-    char *parent; /* id of the base backup, NULL for a full */
+    char *type;                   /* "full" or "incremental" */
+    char *parent;                 /* id of the base backup, NULL for a full */
     int64_t start_time, end_time; /* unix seconds */
     uint64_t duration_ms;
 
@@ -80,6 +80,11 @@ struct eng_manifest {
     /* redo: the backup's log runs from checkpoint_lsn to end_lsn */
     uint64_t checkpoint_lsn;
     uint64_t checkpoint_end_lsn; /* where that checkpoint's FILE_CHECKPOINT group starts */
+    /* An incremental whose log starts where its base ended, not at a server
+     * checkpoint (checkpoint_lsn = checkpoint_end_lsn = that LSN): the log
+     * has no FILE_CHECKPOINT group; writers of mariabackup's layout put one
+     * before it (restore_delta.c). */
+    bool log_resumed;
     uint64_t end_lsn;
     uint64_t to_lsn;     /* the server's checkpoint at BLOCK_COMMIT: next incremental's base */
     uint32_t log_format; /* on-disk format id of the server's ib_logfile0 */

@@ -50,8 +50,8 @@ struct eng_redo_tail {
 
     pthread_t thread;
     bool running;
-    atomic_bool quit;           /* finish or abort asked the thread to end */
-    atomic_bool done;           /* the thread has ended */
+    atomic_bool quit; /* finish or abort asked the thread to end */
+    atomic_bool done; /* the thread has ended */
     _Atomic uint64_t copied_lsn;
     _Atomic uint64_t target_lsn; /* stop once copied through this (0: keep going) */
     /* The server has written (and synced) its log up to here: bytes before it
@@ -69,6 +69,7 @@ struct eng_redo_tail {
     uint8_t *out;           /* cur->buf: mtrs waiting to become a frame */
     size_t out_len, out_cap;
     uint64_t out_lsn;       /* LSN of out[0] */
+    uint64_t copy_from;     /* the first LSN read from the server's log */
     struct ibs_err failure; /* set by the thread before done */
 
     /* The storer thread compresses (and encrypts) chunks into frames and
@@ -164,8 +165,7 @@ static int stop_direct(struct eng_redo_tail *t, struct ibs_err *err)
     int flags = fcntl(t->fd, F_GETFL);
     if (flags < 0 || fcntl(t->fd, F_SETFL, flags & ~O_DIRECT) != 0)
         return ibs_err_sys(err, IBS_E_IO, errno, "read %s", t->opts.log_path);
-    IBS_DEBUG("redo", "%s: O_DIRECT refused, reading through the page cache",
-              t->opts.log_path);
+    IBS_DEBUG("redo", "%s: O_DIRECT refused, reading through the page cache", t->opts.log_path);
     t->direct = false;
     return 0;
 }
@@ -245,8 +245,8 @@ static int check_not_lapped(struct eng_redo_tail *t, uint64_t lsn, struct ibs_er
     while (got < 0 && errno == EINTR);
     if (got != (ssize_t)REDO_LOG_START_OFFSET)
         return ibs_err_sys(err, IBS_E_IO, got < 0 ? errno : EIO, "read %s", t->opts.log_path);
-    int rc = redo_log_find_checkpoint(t->head, REDO_LOG_START_OFFSET, t->info.first_lsn, &ckpt,
-                                      err);
+    int rc =
+        redo_log_find_checkpoint(t->head, REDO_LOG_START_OFFSET, t->info.first_lsn, &ckpt, err);
     if (rc)
         return ibs_err_wrap(err, "%s", t->opts.log_path);
     if (ckpt.checkpoint_lsn <= lsn + t->geom.capacity)
@@ -304,7 +304,7 @@ static int copy_window(struct eng_redo_tail *t, uint64_t *lsn, uint64_t durable,
  * reading it would only load the disk the server writes to. */
 static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
 {
-    uint64_t lsn = t->info.checkpoint_lsn;
+    uint64_t lsn = t->copy_from;
     struct timespec last_flush;
     int rc;
 
@@ -413,8 +413,7 @@ static int read_start(struct eng_redo_tail *t, struct ibs_err *err)
         got = pread(t->fd, head, sizeof(head), 0);
     }
     if (got != (ssize_t)sizeof(head))
-        return ibs_err_set(err, IBS_E_REDO, "%s is too short to be a redo log",
-                           t->opts.log_path);
+        return ibs_err_set(err, IBS_E_REDO, "%s is too short to be a redo log", t->opts.log_path);
     rc = redo_log_header_parse(head, sizeof(head), &hdr, err);
     if (!rc)
         rc = redo_log_find_checkpoint(head, sizeof(head), hdr.first_lsn, &ckpt, err);
@@ -430,6 +429,7 @@ static int read_start(struct eng_redo_tail *t, struct ibs_err *err)
     t->file_size = (uint64_t)st.st_size;
     t->info.format_id = head[0] << 24 | head[1] << 16 | head[2] << 8 | head[3];
     t->info.checkpoint_lsn = ckpt.checkpoint_lsn;
+    t->info.server_checkpoint_lsn = ckpt.checkpoint_lsn;
     t->info.checkpoint_end_lsn = ckpt.end_lsn;
     t->info.capacity = t->geom.capacity;
     t->info.first_lsn = hdr.first_lsn;
@@ -451,6 +451,13 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
         t->opts.poll_us = 1000;
     if ((rc = read_start(t, err)) != 0)
         goto fail;
+    t->copy_from = t->info.checkpoint_lsn;
+    if (opts->resume_lsn > t->info.checkpoint_end_lsn + REDO_FILE_CHECKPOINT_MTR_SIZE) {
+        t->copy_from = opts->resume_lsn;
+        t->info.checkpoint_lsn = opts->resume_lsn;
+        t->info.checkpoint_end_lsn = opts->resume_lsn;
+        t->info.resumed = true;
+    }
     t->out_cap = t->opts.frame_bytes + MTR_MAX;
     t->frame_cap = eng_frame_bound(t->out_cap);
     if (posix_memalign((void **)&t->window, DIRECT_ALIGN, WINDOW_MAX + 2 * DIRECT_ALIGN) != 0)
@@ -465,7 +472,8 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
         rc = ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
         goto fail;
     }
-    if (!(t->ready = io_queue_new(OUT_BUFFERS, err)) || !(t->idle = io_queue_new(OUT_BUFFERS, err))) {
+    if (!(t->ready = io_queue_new(OUT_BUFFERS, err)) ||
+        !(t->idle = io_queue_new(OUT_BUFFERS, err))) {
         rc = err->code;
         goto fail;
     }
@@ -478,14 +486,16 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
         goto fail;
     }
     if ((rc = eng_pack_writer_new(opts->store, opts->prefix,
-                                   opts->pack_size ? opts->pack_size : ENG_PACK_SIZE_DEFAULT, &t->packs, err)) != 0)
+                                  opts->pack_size ? opts->pack_size : ENG_PACK_SIZE_DEFAULT,
+                                  &t->packs, err)) != 0)
         goto fail;
-    t->out_lsn = t->info.checkpoint_lsn;
-    atomic_init(&t->copied_lsn, t->info.checkpoint_lsn);
+    t->out_lsn = t->copy_from;
+    atomic_init(&t->copied_lsn, t->copy_from);
     atomic_init(&t->target_lsn, 0);
-    atomic_init(&t->durable_lsn, t->info.checkpoint_end_lsn > t->info.checkpoint_lsn
+    /* Durable for sure: the checkpoint's record, or the base's end. */
+    atomic_init(&t->durable_lsn, t->info.checkpoint_end_lsn > t->copy_from
                                      ? t->info.checkpoint_end_lsn
-                                     : t->info.checkpoint_lsn);
+                                     : t->copy_from);
     atomic_init(&t->quit, false);
     atomic_init(&t->done, false);
     ibs_err_clear(&t->failure);
@@ -589,8 +599,7 @@ int eng_redo_tail_finish(struct eng_redo_tail *t, uint64_t target_lsn, unsigned 
                          "the redo log was copied only up to LSN %llu, not to the backup's end "
                          "LSN %llu, within %u s: the log at that position is unreadable or was "
                          "overwritten (try a larger innodb_log_file_size)",
-                         (unsigned long long)at, (unsigned long long)target_lsn,
-                         timeout_ms / 1000);
+                         (unsigned long long)at, (unsigned long long)target_lsn, timeout_ms / 1000);
         tail_free(t);
         return rc;
     }

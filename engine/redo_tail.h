@@ -21,23 +21,30 @@
 struct eng_crypt_key;
 
 struct eng_redo_tail_opts {
-    const char *log_path;    /* the server's ib_logfile0 */
+    const char *log_path; /* the server's ib_logfile0 */
     struct store *store;
-    const char *prefix;      /* "backups/<id>/redo" */
+    const char *prefix; /* "backups/<id>/redo" */
     int compress_level;
-    uint32_t frame_bytes;    /* log bytes per frame (default 4 MiB) */
-    uint64_t pack_size;      /* largest object (0: ENG_PACK_SIZE_DEFAULT) */
-    unsigned poll_us;        /* sleep when caught up (default 1000) */
-    uint32_t page_size;      /* innodb_page_size */
+    uint32_t frame_bytes; /* log bytes per frame (default 4 MiB) */
+    uint64_t pack_size;   /* largest object (0: ENG_PACK_SIZE_DEFAULT) */
+    unsigned poll_us;     /* sleep when caught up (default 1000) */
+    uint32_t page_size;   /* innodb_page_size */
     atomic_bool *cancel;
     const struct eng_crypt_key *key; /* encrypts the frames when not NULL (crypt.h) */
+    /* Where an incremental's base ended (an mtr boundary), 0 = none. When it
+     * is past the server's checkpoint group, the copy starts there (the chain
+     * already holds the log before it): info.checkpoint_lsn and
+     * checkpoint_end_lsn are then that LSN and info.resumed is set. */
+    uint64_t resume_lsn;
 };
 
 struct eng_redo_tail_info {
-    uint32_t format_id;      /* on-disk format identifier */
-    uint64_t checkpoint_lsn; /* where the copied log starts */
+    uint32_t format_id;             /* on-disk format identifier */
+    uint64_t checkpoint_lsn;        /* where the copied log starts */
+    uint64_t server_checkpoint_lsn; /* the server's, in the log header */
+    bool resumed;                   /* the copy starts at resume_lsn */
     uint64_t checkpoint_end_lsn;
-    uint64_t capacity;       /* bytes of log the server can hold */
+    uint64_t capacity; /* bytes of log the server can hold */
     uint64_t first_lsn;
 };
 

@@ -58,10 +58,10 @@ static int fetch_batch(struct fetcher *f, const struct eng_frame_ref *refs, size
     int rc = store_get_ranges(f->opts->store, ranges, n, err);
     for (size_t i = 0; !rc && i < n; i++) {
         struct eng_frame_header h;
-        rc = eng_crypt_frame_decode(f->codec, ranges[i].key, ranges[i].buf, refs[i].frame_len,
-                                    &h, f->raw + raw_at, BATCH_BYTES - raw_at, err);
-        if (!rc && (h.offset != refs[i].offset || h.raw_len != refs[i].raw_len ||
-                    h.xxh3 != refs[i].xxh3))
+        rc = eng_crypt_frame_decode(f->codec, ranges[i].key, ranges[i].buf, refs[i].frame_len, &h,
+                                    f->raw + raw_at, BATCH_BYTES - raw_at, err);
+        if (!rc &&
+            (h.offset != refs[i].offset || h.raw_len != refs[i].raw_len || h.xxh3 != refs[i].xxh3))
             rc = ibs_err_set(err, IBS_E_INTEGRITY, "frame header does not match the manifest");
         if (rc)
             return ibs_err_wrap(err, "%s: object %s offset %" PRIu64, what, ranges[i].key,
@@ -207,8 +207,10 @@ static int sink_delta(void *ctx, const struct eng_frame_header *h, const uint8_t
     if (h->kind == ENG_FRAME_PAGES) {
         size_t entry = 4 + (size_t)h->page_size;
         if (h->page_size != d->ps || h->raw_len % entry)
-            return ibs_err_set(err, IBS_E_INTEGRITY, "%s: page frame of %u-byte pages in a "
-                               "file of %u-byte pages", d->path, h->page_size, d->ps);
+            return ibs_err_set(err, IBS_E_INTEGRITY,
+                               "%s: page frame of %u-byte pages in a "
+                               "file of %u-byte pages",
+                               d->path, h->page_size, d->ps);
         for (size_t at = 0; !rc && at < h->raw_len; at += entry)
             rc = delta_add(d, redo_be32(raw + at), raw + at + 4, err);
         return rc;
@@ -248,8 +250,13 @@ static int write_delta(struct fetcher *f, const char *dir, const struct eng_mani
         return rc;
     /* zip_size: a physical page smaller than the server's is ROW_FORMAT=COMPRESSED
      * (xb_write_delta_metadata(); note the space before the newline). */
+    /* The system tablespace is space 0 whatever its first stored page says:
+     * that may be a doublewrite buffer page, a copy of another space's. */
+    uint32_t space_id = file->kind == ENG_MFILE_SYSTEM ? 0
+                        : file->space_id               ? file->space_id
+                                                       : d.space_id;
     snprintf(meta, sizeof(meta), "page_size = %u\nzip_size = %u \nspace_id = %u\n", d.ps,
-             d.ps < m->page_size ? d.ps : 0u, file->space_id ? file->space_id : d.space_id);
+             d.ps < m->page_size ? d.ps : 0u, space_id);
     char name[PATH_MAX];
     snprintf(name, sizeof(name), "%s.meta", file->name);
     return eng_out_text(dir, name, meta, err);
@@ -284,7 +291,42 @@ static int write_whole(struct fetcher *f, const char *dir, const struct eng_mani
     return rc;
 }
 
-/* The member's own copied log, as restore writes a full's ib_logfile0. */
+/* A log copied from where the base ended has no checkpoint group; recovery
+ * (mariabackup's prepare) wants one: FILE_MODIFY for every tablespace that
+ * may have changes, then FILE_CHECKPOINT naming where the group starts. It is
+ * put in front, ending where the copy starts: *len bytes at out, which the
+ * caller frees; the checkpoint is the copy's start minus *len. */
+static int checkpoint_group(const struct eng_manifest *m, uint8_t **out, size_t *len,
+                            struct ibs_err *err)
+{
+    size_t cap = REDO_FILE_CHECKPOINT_MTR_SIZE, used = 0;
+    for (size_t i = 0; i < m->file_count; i++)
+        cap += strlen(m->files[i].name) + 32;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return ibs_err_set(err, IBS_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < m->file_count; i++) {
+        const struct eng_mfile *file = &m->files[i];
+        if (file->kind != ENG_MFILE_IBD || !file->space_id)
+            continue; /* the system and undo tablespaces are never named */
+        char name[PATH_MAX];
+        snprintf(name, sizeof(name), "%s%s", file->name[0] == '/' ? "" : "./", file->name);
+        size_t n = redo_log_file_modify_mtr(file->space_id, name, buf + used, cap - used);
+        if (!n) {
+            free(buf);
+            return ibs_err_set(err, IBS_E_INTERNAL, "cannot name %s in the log", file->name);
+        }
+        used += n;
+    }
+    uint64_t checkpoint = m->checkpoint_lsn - (used + REDO_FILE_CHECKPOINT_MTR_SIZE);
+    redo_log_file_checkpoint_mtr(checkpoint, buf + used);
+    *out = buf;
+    *len = used + REDO_FILE_CHECKPOINT_MTR_SIZE;
+    return 0;
+}
+
+/* The member's own copied log, as restore writes a full's ib_logfile0 (a
+ * resumed one behind a checkpoint group of its own). */
 static int write_log(struct fetcher *f, const char *dir, const struct eng_manifest *m,
                      struct ibs_err *err)
 {
@@ -306,20 +348,32 @@ static int write_log(struct fetcher *f, const char *dir, const struct eng_manife
     char *dash = strchr(creator + 7, '-');
     if (dash)
         *dash = '\0';
-    redo_log_header_init(&hdr, m->checkpoint_lsn, creator);
-    redo_log_write_file_start(&hdr, m->checkpoint_lsn, m->checkpoint_end_lsn, area);
-    struct bytes_out o = {.fd = -1, .base = m->checkpoint_lsn, .shift = REDO_LOG_START_OFFSET,
-                          .path = path};
-    int rc = create_in(dir, "ib_logfile0", "", &o.fd, path, sizeof(path), err);
+    uint8_t *group = NULL;
+    size_t group_len = 0;
+    int rc = m->log_resumed ? checkpoint_group(m, &group, &group_len, err) : 0;
     if (rc)
         return rc;
-    if (pwrite(o.fd, area, sizeof(area), 0) != (ssize_t)sizeof(area))
+    uint64_t first = m->checkpoint_lsn - group_len;
+    redo_log_header_init(&hdr, first, creator);
+    redo_log_write_file_start(&hdr, first, group ? first : m->checkpoint_end_lsn, area);
+    struct bytes_out o = {.fd = -1,
+                          .base = m->checkpoint_lsn,
+                          .shift = REDO_LOG_START_OFFSET + group_len,
+                          .path = path};
+    rc = create_in(dir, "ib_logfile0", "", &o.fd, path, sizeof(path), err);
+    if (rc) {
+        free(group);
+        return rc;
+    }
+    if (pwrite(o.fd, area, sizeof(area), 0) != (ssize_t)sizeof(area) ||
+        (group && pwrite(o.fd, group, group_len, REDO_LOG_START_OFFSET) != (ssize_t)group_len))
         rc = ibs_err_sys(err, io_errno_code(errno), errno, "write %s", path);
+    free(group);
     if (!rc)
         rc = fetch_frames(f, &m->redo, m->redo_packs, m->redo_pack_count, sink_bytes, &o,
                           "ib_logfile0", err);
-    int crc = eng_out_finish(o.fd, REDO_LOG_START_OFFSET + (m->end_lsn - m->checkpoint_lsn), path,
-                           err);
+    int crc = eng_out_finish(
+        o.fd, REDO_LOG_START_OFFSET + group_len + (m->end_lsn - m->checkpoint_lsn), path, err);
     return rc ? rc : crc;
 }
 
@@ -351,8 +405,8 @@ static int write_metadata(const char *dir, const struct eng_manifest *m,
                  "innodb_checksum_algorithm=crc32\ninnodb_data_file_path=%s\n"
                  "innodb_log_file_size=%" PRIu64 "\ninnodb_page_size=%u\n"
                  "innodb_undo_directory=./\ninnodb_undo_tablespaces=%u\n",
-                 m->data_file_path ? m->data_file_path : "ibdata1:12M:autoextend",
-                 m->log_file_size, m->page_size, m->undo_tablespaces);
+                 m->data_file_path ? m->data_file_path : "ibdata1:12M:autoextend", m->log_file_size,
+                 m->page_size, m->undo_tablespaces);
         rc = eng_out_text(dir, "backup-my.cnf", text, err);
     }
     return rc;
@@ -363,8 +417,8 @@ static int write_member(struct fetcher *f, const struct eng_manifest *const *cha
 {
     const struct eng_manifest *m = chain[k];
     char dir[PATH_MAX];
-    if ((size_t)snprintf(dir, sizeof(dir), "%s/%s/%03zu-%s", f->opts->target,
-                         ENG_RESTORE_DELTA_DIR, k, m->id) >= sizeof(dir))
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/%s/%03zu-%s", f->opts->target, ENG_RESTORE_DELTA_DIR,
+                         k, m->id) >= sizeof(dir))
         return ibs_err_set(err, IBS_E_USAGE, "path too long under %s", f->opts->target);
     int rc = 0;
     for (size_t i = 0; i < m->file_count && !rc; i++) {

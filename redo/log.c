@@ -3,6 +3,7 @@
  * log_t::header_write() (log/log0log.cc), log_t::write_checkpoint()
  * (buf/buf0flu.cc) and mariabackup's log_hdr_init() (extra/mariabackup/xtrabackup.cc). */
 #include "redo/log.h"
+#include "redo/mtr.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -221,6 +222,37 @@ void redo_log_file_checkpoint_mtr(uint64_t checkpoint_lsn,
     redo_mach_write_8(mtr + 3, checkpoint_lsn);
     mtr[11] = 1;
     redo_mach_write_4(mtr + 12, redo_crc32c(0, mtr, 11));
+}
+
+size_t redo_log_file_modify_mtr(uint32_t space_id, const char *name, uint8_t *out, size_t cap)
+{
+    uint8_t ids[6];
+    size_t id_len = redo_varint_encode(ids, space_id);
+    ids[id_len++] = 0; /* page 0 */
+    size_t name_len = strlen(name);
+    size_t rest = id_len + name_len; /* after the type byte and any length bytes */
+    uint8_t len[5];
+    size_t len_len = 0;
+    if (rest > 15) {
+        /* Long form (mtr_t::log_write()): the varint v gives a total of 16 + v
+         * bytes; v counts its own bytes, so try 1 then 2 of them. */
+        size_t v = 1 + 1 + rest - 16;
+        len_len = redo_varint_encode(len, (uint32_t)v);
+        if (len_len != 1) {
+            v = 1 + 2 + rest - 16;
+            len_len = redo_varint_encode(len, (uint32_t)v);
+        }
+    }
+    size_t total = 1 + len_len + rest;
+    if (total + 5 > cap || len_len > 2)
+        return 0;
+    out[0] = (uint8_t)(0xB0 | (len_len ? 0 : rest));
+    memcpy(out + 1, len, len_len);
+    memcpy(out + 1 + len_len, ids, id_len);
+    memcpy(out + 1 + len_len + id_len, name, name_len);
+    out[total] = 1;
+    redo_mach_write_4(out + total + 1, redo_crc32c(0, out, total));
+    return total + 5;
 }
 
 void redo_log_write_prepared(uint64_t end_lsn, const char *creator,

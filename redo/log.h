@@ -135,6 +135,13 @@ void redo_log_write_file_start(const struct redo_log_header *hdr, uint64_t check
 void redo_log_file_checkpoint_mtr(uint64_t checkpoint_lsn,
                                   uint8_t mtr[REDO_FILE_CHECKPOINT_MTR_SIZE]);
 
+/* A FILE_MODIFY(space_id, name) mtr with end byte 1, as the server writes
+ * one per modified tablespace in a checkpoint's group (fil_names_write()):
+ * `B0|len [len bytes] <space varint> 00 <name> 01 <CRC-32C>`. name is the
+ * server's spelling ("./db/t.ibd", or absolute). Returns its length, or 0
+ * when it does not fit in cap bytes. */
+size_t redo_log_file_modify_mtr(uint32_t space_id, const char *name, uint8_t *out, size_t cap);
+
 /* The complete ib_logfile0 that prepare leaves behind (§5.11): 12304 bytes,
  * header with first_lsn = end_lsn - 16, checkpoint block 1 = (that, that), then
  * FILE_CHECKPOINT(that), so the log ends exactly at end_lsn (the end of the

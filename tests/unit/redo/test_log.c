@@ -234,13 +234,60 @@ static void test_prepared_log(void **state)
     free(real);
 }
 
+/* FILE_MODIFY mtrs decode back to their space and name, in the short length
+ * form (up to 15 bytes after the type byte), the long one, and at the edge
+ * where the long form's length needs two bytes. */
+static void test_file_modify_mtr(void **state)
+{
+    (void)state;
+    uint8_t f[REDO_PREPARED_LOG_SIZE], mtr[400];
+    struct redo_log_header hdr;
+    struct redo_log_geom g;
+    struct ibs_err err;
+    redo_log_write_prepared(1000016, "Backup 10.11.19", f);
+    assert_int_equal(redo_log_header_parse(f, sizeof(f), &hdr, &err), 0);
+    assert_int_equal(redo_log_geom_init(&g, &hdr, 1 << 20, &err), 0);
+
+    char long_name[300];
+    memset(long_name, 'x', sizeof(long_name));
+    memcpy(long_name, "./d/", 4);
+    memcpy(long_name + 150, ".ibd", 5); /* 154 bytes: the length needs 2 */
+    const struct {
+        uint32_t space;
+        const char *name;
+        size_t len;
+    } cases[] = {{5, "./t/a.ibd", 1 + 2 + 9 + 5},  /* short: B0|11 */
+                 {5, "./test/tr.ibd", 1 + 15 + 5}, /* 15 after the type byte: still short */
+                 {300, "./inc/items.ibd", 1 + 1 + 18 + 5},
+                 {7, long_name, 1 + 2 + 156 + 5}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = redo_log_file_modify_mtr(cases[i].space, cases[i].name, mtr, sizeof(mtr));
+        assert_int_equal(n, cases[i].len);
+        assert_int_equal(mtr[0] & 0xF0, REDO_FILE_MODIFY);
+        struct redo_mtr m;
+        assert_int_equal(redo_mtr_scan(&g, mtr, n, 2000000, &m), REDO_MTR_OK);
+        assert_int_equal(m.len, n);
+        struct redo_rec_iter it;
+        struct redo_rec rec;
+        assert_int_equal(redo_rec_iter_init(&it, &m, mtr, hdr.format, 16384, &err), 0);
+        assert_int_equal(redo_rec_next(&it, &rec, &err), 0);
+        assert_int_equal(rec.type, REDO_FILE_MODIFY);
+        assert_int_equal(rec.space_id, cases[i].space);
+        assert_int_equal(rec.name_len, strlen(cases[i].name));
+        assert_memory_equal(rec.name, cases[i].name, rec.name_len);
+        assert_false(redo_rec_iter_more(&it));
+    }
+    /* Too small a buffer: nothing written, 0. */
+    assert_int_equal(redo_log_file_modify_mtr(5, "./t/a.ibd", mtr, 16), 0);
+}
+
 int run_log_tests(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c_vector),     cmocka_unit_test(test_live_header),
         cmocka_unit_test(test_header_refusals),   cmocka_unit_test(test_encrypted_headers),
         cmocka_unit_test(test_checkpoint_blocks), cmocka_unit_test(test_geometry),
-        cmocka_unit_test(test_prepared_log),
+        cmocka_unit_test(test_prepared_log),      cmocka_unit_test(test_file_modify_mtr),
     };
     return cmocka_run_group_tests_name("redo_log", tests, NULL, NULL);
 }
