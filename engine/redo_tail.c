@@ -452,7 +452,10 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
     if ((rc = read_start(t, err)) != 0)
         goto fail;
     t->copy_from = t->info.checkpoint_lsn;
-    if (opts->resume_lsn > t->info.checkpoint_end_lsn + REDO_FILE_CHECKPOINT_MTR_SIZE) {
+    /* The checkpoint group may lie past resume_lsn (it is written at the
+     * checkpoint's end_lsn, often long after its checkpoint_lsn): then it is
+     * simply part of the copy. */
+    if (opts->resume_lsn > t->info.checkpoint_lsn) {
         t->copy_from = opts->resume_lsn;
         t->info.checkpoint_lsn = opts->resume_lsn;
         t->info.checkpoint_end_lsn = opts->resume_lsn;

@@ -32,7 +32,7 @@ struct eng_redo_tail_opts {
     atomic_bool *cancel;
     const struct eng_crypt_key *key; /* encrypts the frames when not NULL (crypt.h) */
     /* Where an incremental's base ended (an mtr boundary), 0 = none. When it
-     * is past the server's checkpoint group, the copy starts there (the chain
+     * is past the server's checkpoint, the copy starts there (the chain
      * already holds the log before it): info.checkpoint_lsn and
      * checkpoint_end_lsn are then that LSN and info.resumed is set. */
     uint64_t resume_lsn;
