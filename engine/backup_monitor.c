@@ -1,6 +1,7 @@
 /* Redo headroom watchdog and progress reporting (see backup_monitor.h). */
 #include "engine/backup_monitor.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -95,6 +96,24 @@ void eng_monitor_end_pacing(struct eng_monitor *m)
     apply_rate(m);
 }
 
+/* Sleeps until the next poll, or until eng_monitor_stop: the backup waits
+ * for the monitor at its end and must not wait out a whole poll interval. */
+static void pause_poll(struct eng_monitor *m)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += POLL_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&m->lock);
+    while (!atomic_load(&m->stop) &&
+           pthread_cond_timedwait(&m->wake, &m->lock, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&m->lock);
+}
+
 static void *monitor_main(void *arg)
 {
     struct eng_monitor *m = arg;
@@ -167,7 +186,7 @@ static void *monitor_main(void *arg)
                 last_log = now;
             }
         }
-        usleep(POLL_MS * 1000);
+        pause_poll(m);
     }
     if (m->progress_tty)
         report(m, now_s() - start, atomic_load(&m->min_headroom), true);
@@ -177,6 +196,11 @@ static void *monitor_main(void *arg)
 int eng_monitor_start(struct eng_monitor *m, struct ibs_err *err)
 {
     pthread_mutex_init(&m->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->wake, &attr);
+    pthread_condattr_destroy(&attr);
     ibs_err_clear(&m->failure);
     atomic_init(&m->stop, false);
     atomic_init(&m->server_lsn, 0);
@@ -187,6 +211,7 @@ int eng_monitor_start(struct eng_monitor *m, struct ibs_err *err)
     eng_pacer_init(&m->pacer, (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
     if (pthread_create(&m->thread, NULL, monitor_main, m) != 0) {
         pthread_mutex_destroy(&m->lock);
+        pthread_cond_destroy(&m->wake);
         return ibs_err_set(err, IBS_E_INTERNAL, "cannot start the backup monitor thread");
     }
     m->running = true;
@@ -197,7 +222,10 @@ int eng_monitor_stop(struct eng_monitor *m, struct ibs_err *err)
 {
     if (!m->running)
         return 0;
+    pthread_mutex_lock(&m->lock);
     atomic_store(&m->stop, true);
+    pthread_cond_signal(&m->wake);
+    pthread_mutex_unlock(&m->lock);
     pthread_join(m->thread, NULL);
     m->running = false;
     int rc = 0;
@@ -206,5 +234,6 @@ int eng_monitor_stop(struct eng_monitor *m, struct ibs_err *err)
         rc = err->code;
     }
     pthread_mutex_destroy(&m->lock);
+    pthread_cond_destroy(&m->wake);
     return rc;
 }

@@ -40,7 +40,8 @@ struct eng_monitor {
     atomic_bool pacing;           /* until eng_monitor_end_pacing */
     _Atomic uint64_t paced_bps;   /* the pacer's rate, 0 = none */
     struct eng_pacer pacer;
-    pthread_mutex_t lock;         /* guards failure */
+    pthread_mutex_t lock;         /* guards failure; with wake, the pause between polls */
+    pthread_cond_t wake;          /* signalled by eng_monitor_stop */
     struct ibs_err failure;       /* the backup must fail: log overwritten */
 };
 
