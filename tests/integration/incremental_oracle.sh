@@ -39,7 +39,10 @@ read -r ck2 end2 <<<"$(inc_lsns "$T/inc2.out")"
 # The third follows at once: the server's checkpoint is still before the
 # second's end, so its log is copied from that end only; its delta layout
 # puts a checkpoint group of its own (FILE_MODIFY for every tablespace, then
-# FILE_CHECKPOINT) in front, which mariabackup must accept.
+# FILE_CHECKPOINT) in front, which mariabackup must accept, also for a table
+# created after that end (named in the group, then created by the log).
+ibs_sql "CREATE TABLE inc.made3 (id INT PRIMARY KEY, v TEXT) ENGINE=InnoDB;
+         INSERT INTO inc.made3 SELECT seq, REPEAT('n', 200) FROM inc.seq_1_to_2000"
 inc_backup --incremental --throttle 20 >"$T/inc3.out" 2>"$T/inc3.err"
 inc3=$(inc_last_id)
 inc_load_stop load
@@ -79,6 +82,8 @@ for d in "$d1" "$d2" "$d3"; do
 done
 [[ -f "$d2/inc/made.ibd.delta" && ! -e "$d1/inc/made.ibd.delta" ]] ||
     ibs_die "the table created between the incrementals is not (only) in the second's deltas"
+[[ -f "$d3/inc/made3.ibd.delta" && ! -e "$d2/inc/made3.ibd.delta" ]] ||
+    ibs_die "the table created before the third incremental is not (only) in its deltas"
 grep '^  mariabackup ' "$T/delta.out" >"$T/commands"
 [[ $(wc -l <"$T/commands") == 4 ]] || ibs_die "expected 4 mariabackup commands: $(cat "$T/delta.out")"
 [[ "$(sed -n 1p "$T/commands")" == "  mariabackup --prepare --target-dir $T/delta/base" &&
