@@ -2,7 +2,7 @@
 # A backup that cannot be taken fails with one error line, the documented
 # exit code and nothing in the repository: wrong password, no server, missing
 # privileges, an unreadable datadir, an unreachable S3 endpoint, a wrong
-# S3 secret.
+# S3 secret, a --pace that is neither auto nor off.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 : "${IBSTREAM:?IBSTREAM must name the ibstream binary}"
@@ -91,6 +91,10 @@ expect_fail s3_wrong_secret 5 'SignatureDoesNotMatch' "s3://$IBS_TEST_S3_BUCKET/
     env AWS_SECRET_ACCESS_KEY=wrong-secret-0123456789012345678901234567 \
     "$IBSTREAM" "${B[@]}" "$GOOD" --repo "s3://$IBS_TEST_S3_BUCKET/p2" \
     --s3-endpoint "$IBS_TEST_S3_ENDPOINT"
+
+expect_fail bad_pace 2 "--pace must be auto or off, not 'sometimes'" "$T/repo9" \
+    "$IBSTREAM" "${B[@]}" "$GOOD" --repo "$T/repo9" --pace sometimes
+[[ ! -e "$T/repo9" ]] || ibs_die "bad_pace: the repository was created before the options were checked"
 
 # The same server and store accept a correct backup: the failures above were
 # the inputs, not the rig.
