@@ -69,7 +69,6 @@ struct eng_redo_tail {
     uint8_t *out;           /* cur->buf: mtrs waiting to become a frame */
     size_t out_len, out_cap;
     uint64_t out_lsn;       /* LSN of out[0] */
-    uint64_t copy_from;     /* the first LSN read from the server's log */
     struct ibs_err failure; /* set by the thread before done */
 
     /* The storer thread compresses (and encrypts) chunks into frames and
@@ -304,7 +303,7 @@ static int copy_window(struct eng_redo_tail *t, uint64_t *lsn, uint64_t durable,
  * reading it would only load the disk the server writes to. */
 static int tail_loop(struct eng_redo_tail *t, struct ibs_err *err)
 {
-    uint64_t lsn = t->copy_from;
+    uint64_t lsn = t->info.checkpoint_lsn;
     struct timespec last_flush;
     int rc;
 
@@ -451,12 +450,10 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
         t->opts.poll_us = 1000;
     if ((rc = read_start(t, err)) != 0)
         goto fail;
-    t->copy_from = t->info.checkpoint_lsn;
     /* The checkpoint group may lie past resume_lsn (it is written at the
      * checkpoint's end_lsn, often long after its checkpoint_lsn): then it is
      * simply part of the copy. */
     if (opts->resume_lsn > t->info.checkpoint_lsn) {
-        t->copy_from = opts->resume_lsn;
         t->info.checkpoint_lsn = opts->resume_lsn;
         t->info.checkpoint_end_lsn = opts->resume_lsn;
         t->info.resumed = true;
@@ -492,13 +489,13 @@ int eng_redo_tail_start(const struct eng_redo_tail_opts *opts, struct eng_redo_t
                                   opts->pack_size ? opts->pack_size : ENG_PACK_SIZE_DEFAULT,
                                   &t->packs, err)) != 0)
         goto fail;
-    t->out_lsn = t->copy_from;
-    atomic_init(&t->copied_lsn, t->copy_from);
+    t->out_lsn = t->info.checkpoint_lsn;
+    atomic_init(&t->copied_lsn, t->info.checkpoint_lsn);
     atomic_init(&t->target_lsn, 0);
     /* Durable for sure: the checkpoint's record, or the base's end. */
-    atomic_init(&t->durable_lsn, t->info.checkpoint_end_lsn > t->copy_from
+    atomic_init(&t->durable_lsn, t->info.checkpoint_end_lsn > t->info.checkpoint_lsn
                                      ? t->info.checkpoint_end_lsn
-                                     : t->copy_from);
+                                     : t->info.checkpoint_lsn);
     atomic_init(&t->quit, false);
     atomic_init(&t->done, false);
     ibs_err_clear(&t->failure);

@@ -225,8 +225,9 @@ static uint64_t log_put(struct logfile *f, uint64_t lsn, unsigned seed, unsigned
     return log_put_mtr(f, lsn, buf, build_mtr(buf, seed, nrec));
 }
 
-static struct eng_redo_tail *tail_start(struct logfile *f, uint32_t frame_bytes,
-                                        struct eng_redo_tail_info *info)
+/* Starts a tailer on f; resume_lsn as an incremental passes its base's end. */
+static struct eng_redo_tail *tail_start_at(struct logfile *f, uint32_t frame_bytes,
+                                           uint64_t resume_lsn, struct eng_redo_tail_info *info)
 {
     struct eng_redo_tail_opts opts = {.log_path = f->path,
                                       .store = f->store,
@@ -234,7 +235,8 @@ static struct eng_redo_tail *tail_start(struct logfile *f, uint32_t frame_bytes,
                                       .compress_level = 1,
                                       .frame_bytes = frame_bytes,
                                       .page_size = 16384,
-                                      .cancel = &f->cancel};
+                                      .cancel = &f->cancel,
+                                      .resume_lsn = resume_lsn};
     struct eng_redo_tail *t = NULL;
     struct ibs_err err;
     assert_null(f->tail);
@@ -245,6 +247,12 @@ static struct eng_redo_tail *tail_start(struct logfile *f, uint32_t frame_bytes,
     assert_int_equal(info->first_lsn, FIRST_LSN);
     assert_int_equal(info->capacity, f->file_size - REDO_LOG_START_OFFSET);
     return t;
+}
+
+static struct eng_redo_tail *tail_start(struct logfile *f, uint32_t frame_bytes,
+                                        struct eng_redo_tail_info *info)
+{
+    return tail_start_at(f, frame_bytes, 0, info);
 }
 
 static void sleep_ms(unsigned ms)
@@ -380,8 +388,11 @@ static void test_copies_from_checkpoint(void **state)
     const uint64_t end = lsn;
     log_checkpoint(f, 1, a, e);
 
-    struct eng_redo_tail *t = tail_start(f, 4096, &info);
+    /* A base that ended before the checkpoint: the copy starts there anyway. */
+    struct eng_redo_tail *t = tail_start_at(f, 4096, a - 1000, &info);
     assert_int_equal(info.checkpoint_lsn, a);
+    assert_int_equal(info.server_checkpoint_lsn, a);
+    assert_false(info.resumed);
     assert_int_equal(info.checkpoint_end_lsn, e);
     assert_int_equal(wait_copied(t, e, 1000), e);
     eng_redo_tail_set_durable(t, end);
@@ -391,6 +402,46 @@ static void test_copies_from_checkpoint(void **state)
     assert_int_equal(c.frames.count, 2);
     assert_int_equal(c.frames.refs[0].raw_len, e - a);
     assert_int_equal(c.frames.refs[1].offset, e);
+    copy_free(&c);
+    assert_false(atomic_load(&f->cancel));
+}
+
+/* 1b. An incremental whose base ended at R, past the server's checkpoint A:
+ * the copy starts at R (the log before it is the base's), and the checkpoint
+ * group written later, at E past R, is copied as any other mtr. */
+static void test_resumes_at_base_end(void **state)
+{
+    struct logfile *f = *state;
+    struct eng_redo_tail_info info;
+    struct copy c;
+    uint8_t ckpt_mtr[REDO_FILE_CHECKPOINT_MTR_SIZE];
+
+    log_create(f, tmp_base(), CAPACITY);
+    const uint64_t a = FIRST_LSN + 98765;
+    uint64_t lsn = a;
+    for (unsigned i = 0; lsn - a < 3000; i++)
+        lsn = log_put(f, lsn, i, 1 + i % 4);
+    const uint64_t r = lsn;
+    f->expect_len = 0; /* what the tailer must store starts here */
+    for (unsigned i = 0; i < 12; i++)
+        lsn = log_put(f, lsn, 50 + i, 1 + i % 3);
+    const uint64_t e = lsn;
+    redo_log_file_checkpoint_mtr(a, ckpt_mtr);
+    lsn = log_put_mtr(f, lsn, ckpt_mtr, sizeof(ckpt_mtr));
+    for (unsigned i = 0; i < 10; i++)
+        lsn = log_put(f, lsn, 200 + i, 1 + i % 5);
+    const uint64_t end = lsn;
+    log_checkpoint(f, 1, a, e);
+
+    struct eng_redo_tail *t = tail_start_at(f, 1 << 20, r, &info);
+    assert_true(info.resumed);
+    assert_int_equal(info.server_checkpoint_lsn, a);
+    assert_int_equal(info.checkpoint_lsn, r);
+    assert_int_equal(info.checkpoint_end_lsn, r);
+    eng_redo_tail_set_durable(t, end);
+    assert_int_equal(wait_copied(t, end, 1000), end);
+    tail_finish_ok(f, end, &c);
+    check_frames(f, &c, r);
     copy_free(&c);
     assert_false(atomic_load(&f->cancel));
 }
@@ -632,6 +683,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_copies_from_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resumes_at_base_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stops_at_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_waits_for_torn_mtr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrap, setup, teardown),
