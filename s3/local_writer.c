@@ -139,8 +139,10 @@ int local_writer_open(void *state, const char *key, struct store_driver_writer *
     if (rc)
         goto fail;
     w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT, LOCAL_FILE_MODE);
-    if (w->fd < 0 && errno == EINVAL) /* a file system without direct I/O */
-        w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, LOCAL_FILE_MODE);
+    /* A file system without direct I/O. Some refuse it only after creating
+     * the file: no O_EXCL then (the upload directory is ours alone). */
+    if (w->fd < 0 && errno == EINVAL)
+        w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, LOCAL_FILE_MODE);
     if (w->fd < 0) {
         rc = local_err(err, errno, w->tmp_path, "creating the upload file of %s", key);
         goto fail;
